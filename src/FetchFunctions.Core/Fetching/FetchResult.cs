@@ -1,0 +1,48 @@
+namespace FetchFunctions.Core.Fetching;
+
+/// <summary>Why a fetch did not produce a stored 2xx body.</summary>
+public enum FetchErrorKind
+{
+    InvalidUrl,
+    BlockedByPolicy,
+    Dns,
+    Connect,
+    Tls,
+    Timeout,
+    HttpStatus,
+    TooLarge,
+    TooManyRedirects,
+    RedirectLoop,
+    BodyInterrupted,
+    CircuitOpen,
+    Storage,
+    Cancelled,
+}
+
+/// <summary>The outcome of fetching one URL. Small by design: it travels in manifests, never the body.</summary>
+/// <param name="Url">The URL as requested (normalised).</param>
+/// <param name="FinalUrl">The URL after redirects; null when no response was received.</param>
+/// <param name="StatusCode">The final HTTP status; null when no response was received.</param>
+/// <param name="ContentType">The response's content type, if any.</param>
+/// <param name="Bytes">Body bytes read (after decompression).</param>
+/// <param name="Sha256">Lowercase hex SHA-256 of the stored body; null when nothing was stored.</param>
+/// <param name="Attempts">HTTP attempts made, retries included, for the final hop.</param>
+/// <param name="Duration">Wall time of the whole fetch, redirects and body included.</param>
+/// <param name="BlobName">The stored body's blob name; null when nothing was stored.</param>
+/// <param name="ErrorKind">Null on success.</param>
+/// <param name="Error">A human-readable reason; null on success.</param>
+public sealed record FetchResult(
+    string Url,
+    string? FinalUrl,
+    int? StatusCode,
+    string? ContentType,
+    long Bytes,
+    string? Sha256,
+    int Attempts,
+    TimeSpan Duration,
+    string? BlobName,
+    FetchErrorKind? ErrorKind,
+    string? Error)
+{
+    public bool Succeeded => ErrorKind is null;
+}

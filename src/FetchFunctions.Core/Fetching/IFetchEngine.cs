@@ -1,0 +1,12 @@
+namespace FetchFunctions.Core.Fetching;
+
+/// <summary>Fetches one URL and streams its body into a blob.</summary>
+internal interface IFetchEngine
+{
+    /// <summary>Never throws for a failed fetch (the result says why); throws
+    /// <see cref="OperationCanceledException"/> when <paramref name="cancellationToken"/> is cancelled.</summary>
+    Task<FetchResult> FetchAsync(FetchRequest request, CancellationToken cancellationToken);
+}
+
+/// <summary>One URL to fetch, where its body goes, and the effective per-request policy.</summary>
+internal sealed record FetchRequest(Uri Url, string BlobName, FetchPolicy Policy);

@@ -1,0 +1,59 @@
+using FetchFunctions.Core.Jobs;
+using FetchFunctions.Core.Summary;
+using Microsoft.Extensions.Logging;
+
+namespace FetchFunctions.Core.Orchestration;
+
+/// <summary>The port the orchestration logic runs against. The Durable adapter implements it over
+/// <c>TaskOrchestrationContext</c>; the CLI implements it in-process. Implementations must be deterministic.</summary>
+public interface ICrawlOrchestrationContext
+{
+    string InstanceId { get; }
+
+    /// <summary>The orchestration's replay-safe clock.</summary>
+    DateTimeOffset CurrentUtcDateTime { get; }
+
+    /// <summary>A logger that writes nothing during replay.</summary>
+    ILogger ReplaySafeLogger { get; }
+
+    Task<TResult> CallActivityAsync<TResult>(string name, object input);
+
+    Task<TResult> CallSubOrchestratorAsync<TResult>(string name, string instanceId, object input);
+
+    void SetCustomStatus(CrawlProgress status);
+}
+
+/// <summary>Names shared by the orchestration logic and the hosts that register the functions.</summary>
+public static class CrawlFunctionNames
+{
+    public const string JobOrchestrator = "CrawlJobOrchestrator";
+    public const string ShardOrchestrator = "CrawlShardOrchestrator";
+    public const string PlanActivity = "PlanCrawl";
+    public const string FetchBatchActivity = "FetchBatch";
+    public const string WriteSummaryActivity = "WriteSummary";
+}
+
+/// <summary>What the activities do; the Functions activities and the in-process runner both call this.</summary>
+public interface ICrawlActivities
+{
+    Task<CrawlPlan> PlanAsync(JobTicket ticket, CancellationToken cancellationToken);
+
+    Task<BatchStats> FetchBatchAsync(BatchWork batch, CancellationToken cancellationToken);
+
+    Task<CrawlSummary> WriteSummaryAsync(SummaryWork work, CancellationToken cancellationToken);
+}
+
+/// <summary>The plan of a job: counts only, the URL lists are in blob manifests.</summary>
+public sealed record CrawlPlan(string JobId, int UrlCount, int DuplicatesRemoved, int BatchCount, int BatchesPerShard, int ShardCount, int MaxBatchesInFlight);
+
+/// <summary>A shard of a job, run as its own (sub-)orchestration so that no history exceeds the cap.</summary>
+public sealed record ShardWork(string JobId, int ShardIndex, int FirstBatch, int BatchCount, int MaxBatchesInFlight);
+
+/// <summary>One batch to fetch; its URLs are in the batch manifest blob.</summary>
+public sealed record BatchWork(string JobId, int BatchIndex);
+
+/// <summary>Input of the summary activity.</summary>
+public sealed record SummaryWork(string JobId, BatchStats Totals, DateTimeOffset StartedAt, DateTimeOffset FinishedAt);
+
+/// <summary>Custom status: progress of a job.</summary>
+public sealed record CrawlProgress(int BatchesDone, int BatchesTotal, long UrlsDone, long UrlsTotal, long Bytes);
