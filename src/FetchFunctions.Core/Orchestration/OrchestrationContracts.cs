@@ -57,3 +57,10 @@ public sealed record SummaryWork(string JobId, BatchStats Totals, DateTimeOffset
 
 /// <summary>Custom status: progress of a job.</summary>
 public sealed record CrawlProgress(int BatchesDone, int BatchesTotal, long UrlsDone, long UrlsTotal, long Bytes);
+
+/// <summary>Runs a whole job in this process through the same orchestration logic the Durable orchestrator runs
+/// (used by the CLI and the benchmark).</summary>
+public interface ICrawlRunner
+{
+    Task<CrawlSummary> RunAsync(JobTicket ticket, IProgress<CrawlProgress>? progress, CancellationToken cancellationToken);
+}
