@@ -15,7 +15,7 @@ param location string = resourceGroup().location
 @maxLength(20)
 param environmentName string = 'fetch'
 
-@description('Suffix that makes global names unique. The default is stable for one subscription, resource group and environment name, so redeployments update in place.')
+@description('Suffix that makes global names unique (lowercase letters and digits; the storage account is st<token>). The default is stable for one subscription, resource group and environment name, so redeployments update in place.')
 @minLength(5)
 @maxLength(13)
 param resourceToken string = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
