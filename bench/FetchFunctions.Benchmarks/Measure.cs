@@ -25,6 +25,18 @@ internal static class Measure
         return new Sample(Stopwatch.GetElapsedTime(started), Environment.CpuUsage.TotalTime - cpu);
     }
 
+    /// <summary>Repeats <paramref name="batch"/> for at least <paramref name="minimum"/>: tiered compilation (and dynamic PGO)
+    /// needs seconds of calls before the code is the steady-state code a long-running worker runs.</summary>
+    public static async Task WarmUpAsync(TimeSpan minimum, Func<Task> batch)
+    {
+        var started = Stopwatch.GetTimestamp();
+        do
+        {
+            await batch().ConfigureAwait(false);
+        }
+        while (Stopwatch.GetElapsedTime(started) < minimum);
+    }
+
     /// <summary>Runs <paramref name="count"/> items at most <paramref name="concurrency"/> at a time.</summary>
     public static Task ForEachAsync(int count, int concurrency, Func<int, CancellationToken, ValueTask> body, CancellationToken cancellationToken) =>
         Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellationToken }, (i, ct) => body(i, ct));

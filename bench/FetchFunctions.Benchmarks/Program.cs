@@ -56,6 +56,11 @@ await using (var server = ChildProcess.Start(PageServer.Command, options.PageByt
     {
         await BigBody.RunAsync(options, origin, report, cancellation.Token);
     }
+
+    if (options.Includes("profile"))
+    {
+        await Profile.RunAsync(options, origin, report, cancellation.Token);
+    }
 }
 
 Console.WriteLine(report.ToTable());

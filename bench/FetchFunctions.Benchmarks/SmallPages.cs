@@ -19,9 +19,9 @@ internal static class SmallPages
         var warmups = Requests(options, server, core.Policy, "warmup")[..WarmupCount(options)];
         using var bare = CreateBareClient(options.Concurrency);
 
-        Measure.Progress($"part 1: warming up ({warmups.Length} requests each)");
-        await EngineFetchAsync(core.Engine, warmups, options, cancellationToken);
-        await BareFetchAsync(bare, warmups, options, cancellationToken);
+        Measure.Progress("part 1: warming up");
+        await Measure.WarmUpAsync(WarmupTime(options), () => EngineFetchAsync(core.Engine, warmups, options, cancellationToken));
+        await Measure.WarmUpAsync(WarmupTime(options), () => BareFetchAsync(bare, warmups, options, cancellationToken));
 
         var engine = new List<Sample>();
         var baseline = new List<Sample>();
@@ -50,6 +50,17 @@ internal static class SmallPages
     public static async Task FetchAndStoreAsync(BenchOptions options, Uri server, Report report, CancellationToken cancellationToken)
     {
         var page = TestContent.Bytes(seed: 1, options.PageBytes);
+        Measure.Progress("part 2: warming up in a throwaway Azurite");
+        var (scratch, scratchContainer) = await Azurite.StartFreshAsync(cancellationToken);
+        await using (scratch)
+        {
+            await using var core = CoreHost.Create(scratch.ConnectionString, options.Concurrency, options.BigBytes);
+            var warmups = Requests(options, server, core.Policy, "warmup")[..WarmupCount(options)];
+            var names = warmups.Select(r => r.BlobName).ToArray();
+            await Measure.WarmUpAsync(WarmupTime(options), () => EngineFetchAsync(core.Engine, warmups, options, cancellationToken));
+            await Measure.WarmUpAsync(WarmupTime(options), () => BareUploadAsync(scratchContainer, names, page, options, cancellationToken));
+        }
+
         var engine = new List<Sample>();
         var baseline = new List<Sample>();
         for (var run = 0; run < options.Runs; run++)
@@ -90,6 +101,8 @@ internal static class SmallPages
     }
 
     private static int WarmupCount(BenchOptions options) => Math.Clamp(options.Pages / 10, 100, 1_000);
+
+    private static TimeSpan WarmupTime(BenchOptions options) => TimeSpan.FromSeconds(options.Quick ? 1 : 3);
 
     private static Uri[] Urls(BenchOptions options, Uri server, string prefix) =>
         Enumerable.Range(0, options.Pages).Select(i => new Uri(server, $"page/{prefix}-{i}")).ToArray();
