@@ -1,0 +1,48 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace FetchFunctions.Core.Storage;
+
+/// <summary>The blob layout of a job. Names are deterministic so that a retried activity overwrites its own blobs.</summary>
+internal static class BlobNames
+{
+    public static string Job(string jobId) => $"{jobId}/job.json";
+
+    public static string Body(string jobId, Uri normalisedUrl)
+    {
+        ArgumentNullException.ThrowIfNull(normalisedUrl);
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(normalisedUrl.AbsoluteUri));
+        return $"{jobId}/bodies/{Convert.ToHexStringLower(hash)}";
+    }
+
+    public static string BatchManifest(string jobId, int index) =>
+        string.Create(CultureInfo.InvariantCulture, $"{jobId}/batches/{index:D6}.json");
+
+    public static string BatchResults(string jobId, int index) =>
+        string.Create(CultureInfo.InvariantCulture, $"{jobId}/results/{index:D6}.ndjson");
+
+    public static string Summary(string jobId) => $"{jobId}/summary.json";
+
+    /// <summary>The job's normalised, de-duplicated URLs, one per line (kept out of job.json so that stays small).</summary>
+    public static string UrlList(string jobId) => $"{jobId}/urls.txt";
+
+    public static string BatchManifestPrefix(string jobId) => $"{jobId}/batches/";
+
+    public static string BatchResultsPrefix(string jobId) => $"{jobId}/results/";
+
+    /// <summary>The batch index of a manifest or results blob name, or null when the name is not one.</summary>
+    public static int? BatchIndexOf(string blobName, string prefix)
+    {
+        ArgumentNullException.ThrowIfNull(blobName);
+        ArgumentNullException.ThrowIfNull(prefix);
+        if (!blobName.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var rest = blobName.AsSpan(prefix.Length);
+        var dot = rest.IndexOf('.');
+        return dot > 0 && int.TryParse(rest[..dot], NumberStyles.None, CultureInfo.InvariantCulture, out var index) ? index : null;
+    }
+}
