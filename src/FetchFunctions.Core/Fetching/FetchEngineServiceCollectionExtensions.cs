@@ -1,14 +1,161 @@
+using System.Net;
+using FetchFunctions.Core.Security;
+using FetchFunctions.Core.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
+using Polly.Timeout;
 
 namespace FetchFunctions.Core.Fetching;
 
 internal static class FetchEngineServiceCollectionExtensions
 {
+    /// <summary>The named HttpClient every fetch goes through.</summary>
+    public const string HttpClientName = "FetchFunctions.Fetch";
+
     /// <summary>The fetch engine, its HttpClient, resilience pipeline and options.</summary>
     public static IServiceCollection AddFetchEngine(this IServiceCollection services, IConfiguration configuration)
     {
-        _ = configuration;
+        services.AddOptionsWithValidateOnStart<FetchOptions>()
+            .Bind(configuration.GetSection(FetchOptions.SectionName))
+            .ValidateDataAnnotations();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FetchOptions>, FetchOptionsValidator>());
+        services.AddOptionsWithValidateOnStart<StorageOptions>()
+            .Bind(configuration.GetSection(StorageOptions.SectionName))
+            .ValidateDataAnnotations();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IBodySink, BlobBodySink>();
+        services.TryAddSingleton<IFetchEngine, FetchEngine>();
+
+        var client = services.AddHttpClient(HttpClientName, static http =>
+            {
+                // The resilience pipeline owns every timeout; HttpClient's own would fight it.
+                http.Timeout = Timeout.InfiniteTimeSpan;
+            })
+            .ConfigurePrimaryHttpMessageHandler(static provider => CreatePrimaryHandler(provider.GetRequiredService<IOptions<FetchOptions>>().Value))
+            // One long-lived handler: SocketsHttpHandler recycles connections itself (PooledConnectionLifetime).
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
+            // URLs are user data: the factory's per-request logs would copy them (query strings included) into logs.
+            .RemoveAllLoggers();
+
+        client.AddResilienceHandler("fetch", static (pipeline, context) =>
+            {
+                var options = context.ServiceProvider.GetRequiredService<IOptions<FetchOptions>>().Value;
+                var time = context.ServiceProvider.GetRequiredService<TimeProvider>();
+                pipeline.TimeProvider = time;
+                ConfigurePipeline(pipeline, options, time);
+            })
+            // One pipeline per scheme+host+port: a failing host opens only its own breaker.
+            .SelectPipelineByAuthority();
+        client.AddHttpMessageHandler(static () => new AttemptCountingHandler());
         return services;
+    }
+
+    internal static SocketsHttpHandler CreatePrimaryHandler(FetchOptions options)
+    {
+        var policy = new AddressPolicy(options.AllowedNetworks.Select(IPNetwork.Parse).ToArray());
+        var guard = new SsrfConnectGuard(policy, options.ConnectTimeout);
+        return new SocketsHttpHandler
+        {
+            ConnectCallback = guard.ConnectAsync,
+            MaxConnectionsPerServer = options.MaxConnectionsPerServer,
+            PooledConnectionLifetime = options.PooledConnectionLifetime,
+            PooledConnectionIdleTimeout = options.PooledConnectionIdleTimeout,
+            AutomaticDecompression = DecompressionMethods.All,
+            AllowAutoRedirect = false,
+            UseProxy = false,
+            UseCookies = false,
+            ConnectTimeout = options.ConnectTimeout,
+            // Response headers larger than this are a hostile server, not a web page.
+            MaxResponseHeadersLength = 64,
+        };
+    }
+
+    internal static void ConfigurePipeline(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, FetchOptions options, TimeProvider time)
+    {
+        // Outermost: the hop's total budget for response headers, retries included.
+        pipeline.AddTimeout(new TimeoutStrategyOptions
+        {
+            Name = "total",
+            TimeoutGenerator = args =>
+            {
+                var request = args.Context.GetRequestMessage();
+                var remaining = request is not null && request.Options.TryGetValue(FetchRequestOptions.Deadline, out var deadline)
+                    ? deadline - time.GetUtcNow()
+                    : options.TotalTimeout;
+                return ValueTask.FromResult(remaining > TimeSpan.FromMilliseconds(1) ? remaining : TimeSpan.FromMilliseconds(1));
+            },
+        });
+
+        if (options.MaxRetries > 0)
+        {
+            pipeline.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+            {
+                Name = "retry",
+                MaxRetryAttempts = options.MaxRetries,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = options.RetryBaseDelay,
+                MaxDelay = options.MaxRetryDelay,
+                ShouldHandle = args => ValueTask.FromResult(ShouldRetry(args, options, time)),
+                DelayGenerator = args => ValueTask.FromResult(
+                    args.Outcome.Result is { } response ? TransientFailures.RetryAfter(response, time.GetUtcNow()) : null),
+            });
+        }
+
+        pipeline.AddCircuitBreaker(new CircuitBreakerStrategyOptions<HttpResponseMessage>
+        {
+            Name = "breaker",
+            FailureRatio = options.BreakerFailureRatio,
+            MinimumThroughput = options.BreakerMinimumThroughput,
+            SamplingDuration = options.BreakerSamplingDuration,
+            BreakDuration = options.BreakerBreakDuration,
+            ShouldHandle = args => ValueTask.FromResult(TransientFailures.IsTransient(args.Outcome)),
+        });
+
+        // Innermost: one attempt.
+        pipeline.AddTimeout(new TimeoutStrategyOptions
+        {
+            Name = "attempt",
+            TimeoutGenerator = args => ValueTask.FromResult(
+                FetchRequestOptions.GetPolicy(args.Context.GetRequestMessage())?.AttemptTimeout ?? options.AttemptTimeout),
+        });
+    }
+
+    private static bool ShouldRetry(RetryPredicateArguments<HttpResponseMessage> args, FetchOptions options, TimeProvider time)
+    {
+        if (!TransientFailures.IsTransient(args.Outcome))
+        {
+            return false;
+        }
+
+        var request = args.Context.GetRequestMessage();
+        var maxRetries = FetchRequestOptions.GetPolicy(request)?.MaxRetries ?? options.MaxRetries;
+        if (args.AttemptNumber >= maxRetries)
+        {
+            return false;
+        }
+
+        // Honour Retry-After, but never wait past the budget: then the response is the answer.
+        if (args.Outcome.Result is { } response && TransientFailures.RetryAfter(response, time.GetUtcNow()) is { } wait)
+        {
+            if (wait > options.MaxRetryDelay)
+            {
+                return false;
+            }
+
+            if (request is not null && request.Options.TryGetValue(FetchRequestOptions.Deadline, out var deadline)
+                && time.GetUtcNow() + wait >= deadline)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 }

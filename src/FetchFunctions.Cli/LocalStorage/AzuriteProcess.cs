@@ -1,0 +1,220 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace FetchFunctions.Cli.LocalStorage;
+
+/// <summary>A pinned Azurite started as a child process on loopback, installed from npm on first use into a per-user cache.
+/// Used by the CLI (when no storage is configured) and by the tests.</summary>
+internal sealed partial class AzuriteProcess : IAsyncDisposable
+{
+    public const string Version = "3.35.0";
+
+    // Azurite's published development account; it is not a secret (the emulator accepts nothing else).
+    private const string AccountName = "devstoreaccount1";
+    private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+    private readonly Process _process;
+    private int _stopped;
+
+    private AzuriteProcess(Process process, int blobPort, int queuePort, int tablePort)
+    {
+        _process = process;
+        BlobPort = blobPort;
+        QueuePort = queuePort;
+        TablePort = tablePort;
+    }
+
+    public int BlobPort { get; }
+    public int QueuePort { get; }
+    public int TablePort { get; }
+
+    public string ConnectionString => ConnectionStringFor(BlobPort, QueuePort, TablePort);
+
+    public static string ConnectionStringFor(int blobPort, int queuePort, int tablePort) => string.Create(CultureInfo.InvariantCulture,
+        $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};BlobEndpoint=http://127.0.0.1:{blobPort}/{AccountName};QueueEndpoint=http://127.0.0.1:{queuePort}/{AccountName};TableEndpoint=http://127.0.0.1:{tablePort}/{AccountName};");
+
+    /// <summary>Starts Azurite. <paramref name="dataFolder"/> null keeps everything in memory; ports 0 pick free ones.</summary>
+    public static async Task<AzuriteProcess> StartAsync(string? dataFolder, int blobPort, int queuePort, int tablePort, TimeSpan startTimeout, CancellationToken cancellationToken)
+    {
+        var script = await EnsureInstalledAsync(cancellationToken).ConfigureAwait(false);
+        var start = new ProcessStartInfo("node")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(script);
+        if (dataFolder is null)
+        {
+            start.ArgumentList.Add("--inMemoryPersistence");
+        }
+        else
+        {
+            Directory.CreateDirectory(dataFolder);
+            start.ArgumentList.Add("--location");
+            start.ArgumentList.Add(dataFolder);
+        }
+
+        // Without --disableTelemetry Azurite tries to reach an outside host.
+        foreach (var argument in new[] { "--disableTelemetry", "--skipApiVersionCheck", "--loose" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (service, port) in new[] { ("blob", blobPort), ("queue", queuePort), ("table", tablePort) })
+        {
+            start.ArgumentList.Add($"--{service}Host");
+            start.ArgumentList.Add("127.0.0.1");
+            start.ArgumentList.Add($"--{service}Port");
+            start.ArgumentList.Add(port.ToString(CultureInfo.InvariantCulture));
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start node for Azurite.");
+        var ports = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        var allListening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var errors = new StringBuilder();
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                allListening.TrySetException(new InvalidOperationException($"Azurite exited before listening: {errors}"));
+                return;
+            }
+
+            var match = ListeningLine().Match(e.Data);
+            if (match.Success)
+            {
+                lock (ports)
+                {
+                    ports[match.Groups["service"].Value] = int.Parse(match.Groups["port"].Value, CultureInfo.InvariantCulture);
+                    if (ports.Count == 3)
+                    {
+                        allListening.TrySetResult();
+                    }
+                }
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (errors)
+                {
+                    errors.AppendLine(e.Data);
+                }
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            await allListening.Task.WaitAsync(startTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            Stop(process);
+            throw;
+        }
+
+        return new AzuriteProcess(process, ports["Blob"], ports["Queue"], ports["Table"]);
+    }
+
+    /// <summary>Installs the pinned Azurite into the per-user cache once (npm, under a file lock so parallel test runs
+    /// do not race) and returns the path of its entry script.</summary>
+    public static async Task<string> EnsureInstalledAsync(CancellationToken cancellationToken)
+    {
+        var cache = Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg
+            ? xdg
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+        var folder = Path.Combine(cache, "fetchfunctions", $"azurite-{Version}");
+        var script = Path.Combine(folder, "node_modules", "azurite", "dist", "src", "azurite.js");
+        if (File.Exists(script))
+        {
+            return script;
+        }
+
+        Directory.CreateDirectory(folder);
+        await using var installLock = await AcquireLockAsync(Path.Combine(folder, ".install.lock"), cancellationToken).ConfigureAwait(false);
+        if (File.Exists(script))
+        {
+            return script;
+        }
+
+        var npm = new ProcessStartInfo(OperatingSystem.IsWindows() ? "npm.cmd" : "npm")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[] { "install", "--no-save", "--no-audit", "--no-fund", "--prefix", folder, $"azurite@{Version}" })
+        {
+            npm.ArgumentList.Add(argument);
+        }
+
+        using var install = Process.Start(npm) ?? throw new InvalidOperationException("Could not start npm to install Azurite.");
+        var stdout = install.StandardOutput.ReadToEndAsync(cancellationToken);
+        var stderr = install.StandardError.ReadToEndAsync(cancellationToken);
+        await install.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+        if (install.ExitCode != 0 || !File.Exists(script))
+        {
+            throw new InvalidOperationException($"npm could not install azurite@{Version} (exit {install.ExitCode}): {await stderr.ConfigureAwait(false)}{await stdout.ConfigureAwait(false)}");
+        }
+
+        return script;
+    }
+
+    private static async Task<FileStream> AcquireLockAsync(string path, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromMinutes(5));
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException)
+            {
+                // Another process is installing; poll until it is done.
+                await Task.Delay(TimeSpan.FromMilliseconds(200), timeout.Token).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static void Stop(Process process)
+    {
+        try
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+
+        process.WaitForExit(10_000);
+        process.Dispose();
+    }
+
+    public void Stop()
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) == 0)
+        {
+            Stop(_process);
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Stop();
+        return ValueTask.CompletedTask;
+    }
+
+    [GeneratedRegex(@"Azurite (?<service>Blob|Queue|Table) service is successfully listening at http://[^:]+:(?<port>\d+)")]
+    private static partial Regex ListeningLine();
+}

@@ -1,0 +1,139 @@
+using System.Security.Cryptography;
+
+namespace FetchFunctions.Core.Fetching;
+
+/// <summary>A read-only pass-through over a response body that counts and hashes every byte, stops at the byte cap,
+/// enforces an idle timeout per read, and marks transport failures as <see cref="BodyReadException"/> so they can be told
+/// apart from storage failures. It never buffers.</summary>
+internal sealed class BodyMeterStream : Stream
+{
+    private readonly Stream _inner;
+    private readonly long _maxBytes;
+    private readonly TimeSpan _idleTimeout;
+    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly CancellationTokenSource _idle;
+    private bool _completed;
+
+    public BodyMeterStream(Stream inner, long maxBytes, TimeSpan idleTimeout, TimeProvider timeProvider)
+    {
+        _inner = inner;
+        _maxBytes = maxBytes;
+        _idleTimeout = idleTimeout;
+        _idle = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
+    }
+
+    public long BytesRead { get; private set; }
+
+    /// <summary>True once the body was read to its end.</summary>
+    public bool Completed => _completed;
+
+    /// <summary>Lowercase hex SHA-256 of the whole body; only valid once <see cref="Completed"/>.</summary>
+    public string GetSha256()
+    {
+        if (!_completed)
+        {
+            throw new InvalidOperationException("The body has not been read to its end.");
+        }
+
+        return Convert.ToHexStringLower(_hash.GetCurrentHash());
+    }
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => BytesRead;
+        set => throw new NotSupportedException();
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) =>
+        ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (_completed || buffer.Length == 0)
+        {
+            return 0;
+        }
+
+        // Read at most one byte past the cap, so a body of exactly the cap is accepted.
+        var room = _maxBytes - BytesRead + 1;
+        if (buffer.Length > room)
+        {
+            buffer = buffer[..(int)room];
+        }
+
+        int read;
+        using (var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _idle.Token))
+        {
+            _idle.CancelAfter(_idleTimeout);
+            try
+            {
+                read = await _inner.ReadAsync(buffer, linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (_idle.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw new BodyIdleTimeoutException(_idleTimeout);
+            }
+            catch (Exception ex) when (ex is IOException or HttpRequestException && !cancellationToken.IsCancellationRequested)
+            {
+                throw new BodyReadException($"The body broke off after {BytesRead} bytes: {ex.Message}", ex);
+            }
+            finally
+            {
+                _idle.CancelAfter(Timeout.InfiniteTimeSpan);
+            }
+        }
+
+        if (read == 0)
+        {
+            _completed = true;
+            return 0;
+        }
+
+        BytesRead += read;
+        if (BytesRead > _maxBytes)
+        {
+            throw new BodyTooLargeException(_maxBytes);
+        }
+
+        _hash.AppendData(buffer.Span[..read]);
+        return read;
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _hash.Dispose();
+            _idle.Dispose();
+            _inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        _hash.Dispose();
+        _idle.Dispose();
+        await _inner.DisposeAsync().ConfigureAwait(false);
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,352 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Security.Authentication;
+using Azure;
+using FetchFunctions.Core.Security;
+using FetchFunctions.Core.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
+
+namespace FetchFunctions.Core.Fetching;
+
+/// <summary>Fetches one URL through the resilient HttpClient, follows redirects itself (each hop re-checked by the
+/// SSRF guard at connect time), and streams the body through a counting, hashing, capped stream into the body sink.</summary>
+internal sealed partial class FetchEngine(
+    IHttpClientFactory httpClientFactory,
+    IBodySink sink,
+    TimeProvider timeProvider,
+    IOptions<FetchOptions> options,
+    ILogger<FetchEngine> logger) : IFetchEngine
+{
+    private static readonly string[] OriginBoundHeaders = ["Authorization", "Cookie", "Proxy-Authorization"];
+
+    private readonly IPNetwork[] _operatorNetworks = options.Value.AllowedNetworks.Select(IPNetwork.Parse).ToArray();
+
+    public async Task<FetchResult> FetchAsync(FetchRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        cancellationToken.ThrowIfCancellationRequested();
+        var state = new FetchState(request, timeProvider.GetTimestamp());
+        if (UrlProblem(request.Url) is { } problem)
+        {
+            return Finish(state, FetchErrorKind.InvalidUrl, problem);
+        }
+
+        var policy = request.Policy;
+        using var deadline = new CancellationTokenSource(policy.FetchDeadline, timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        var deadlineAt = timeProvider.GetUtcNow() + policy.FetchDeadline;
+        var client = httpClientFactory.CreateClient(FetchEngineServiceCollectionExtensions.HttpClientName);
+        try
+        {
+            for (var bodyAttempt = 0; ; bodyAttempt++)
+            {
+                var hop = await SendFollowingRedirectsAsync(client, state, deadlineAt, linked.Token).ConfigureAwait(false);
+                if (hop.Failure is { } failure)
+                {
+                    return Finish(state, failure.Kind, failure.Message);
+                }
+
+                using var response = hop.Response!;
+                state.Status = (int)response.StatusCode;
+                state.ContentType = response.Content.Headers.ContentType?.ToString();
+                var isSuccess = state.Status is >= 200 and <= 299;
+                var httpError = isSuccess ? null : $"HTTP {state.Status} {response.ReasonPhrase}".TrimEnd();
+                if (!policy.StoreStatuses.Contains(state.Status.Value))
+                {
+                    return Finish(state, isSuccess ? null : FetchErrorKind.HttpStatus, httpError);
+                }
+
+                if (response.Content.Headers.ContentLength > policy.MaxBodyBytes)
+                {
+                    await sink.DeleteAsync(request.BlobName, cancellationToken).ConfigureAwait(false);
+                    return Finish(state, FetchErrorKind.TooLarge, $"Content-Length {response.Content.Headers.ContentLength} exceeds the limit of {policy.MaxBodyBytes} bytes.");
+                }
+
+                try
+                {
+                    var stream = await response.Content.ReadAsStreamAsync(linked.Token).ConfigureAwait(false);
+                    await using var body = new BodyMeterStream(stream, policy.MaxBodyBytes, policy.BodyIdleTimeout, timeProvider);
+                    await sink.StoreAsync(CreateWrite(state, response, timeProvider.GetUtcNow()), body, linked.Token).ConfigureAwait(false);
+                    state.Bytes = body.BytesRead;
+                    state.Sha256 = body.GetSha256();
+                    state.BlobName = request.BlobName;
+                    return Finish(state, isSuccess ? null : FetchErrorKind.HttpStatus, httpError);
+                }
+                catch (BodyReadException ex) when (bodyAttempt < policy.MaxBodyRetries && !linked.IsCancellationRequested)
+                {
+                    LogBodyRetry(logger, request.Url.Host, bodyAttempt + 1, ex.Message);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    // The body phase failed: an older body under this name would now contradict the result.
+                    await sink.DeleteAsync(request.BlobName, cancellationToken).ConfigureAwait(false);
+                    throw;
+                }
+            }
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && Classify(ex, deadline.IsCancellationRequested, policy) is { } classified)
+        {
+            return Finish(state, classified.Kind, classified.Message);
+        }
+    }
+
+    private async Task<HopOutcome> SendFollowingRedirectsAsync(HttpClient client, FetchState state, DateTimeOffset deadlineAt, CancellationToken cancellationToken)
+    {
+        var policy = state.Request.Policy;
+        var current = state.Request.Url;
+        var visited = new HashSet<string>(StringComparer.Ordinal) { current.AbsoluteUri };
+        for (var hop = 0; ; hop++)
+        {
+            state.FinalUrl = current.AbsoluteUri;
+            if (await JobPolicyProblemAsync(current, policy, cancellationToken).ConfigureAwait(false) is { } blocked)
+            {
+                return new HopOutcome(null, new FetchFailure(FetchErrorKind.BlockedByPolicy, blocked));
+            }
+
+            using var message = CreateMessage(current, state, deadlineAt);
+            var response = await client.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            if (!IsRedirect(response.StatusCode) || response.Headers.Location is not { } location)
+            {
+                return new HopOutcome(response, null);
+            }
+
+            response.Dispose();
+            state.Status = (int)response.StatusCode;
+            if (hop >= policy.MaxRedirects)
+            {
+                return new HopOutcome(null, new FetchFailure(FetchErrorKind.TooManyRedirects, $"More than {policy.MaxRedirects} redirects."));
+            }
+
+            var next = location.IsAbsoluteUri ? location : new Uri(current, location);
+            if (UrlProblem(next) is { } problem)
+            {
+                return new HopOutcome(null, new FetchFailure(FetchErrorKind.InvalidUrl, $"Redirect to an unusable URL: {problem}"));
+            }
+
+            next = WithoutFragment(next);
+            if (!visited.Add(next.AbsoluteUri))
+            {
+                return new HopOutcome(null, new FetchFailure(FetchErrorKind.RedirectLoop, $"Redirect loop back to {next.AbsoluteUri}."));
+            }
+
+            current = next;
+        }
+    }
+
+    private HttpRequestMessage CreateMessage(Uri url, FetchState state, DateTimeOffset deadlineAt)
+    {
+        var policy = state.Request.Policy;
+        var message = new HttpRequestMessage(HttpMethod.Get, url);
+        message.Headers.TryAddWithoutValidation("User-Agent", policy.UserAgent);
+        var sameOrigin = Uri.Compare(url, state.Request.Url, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
+        foreach (var (name, value) in policy.Headers)
+        {
+            // Credentials given for the job's URL are not handed to another origin by a redirect.
+            if (!sameOrigin && OriginBoundHeaders.Contains(name, StringComparer.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            message.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        var hopDeadline = timeProvider.GetUtcNow() + policy.TotalTimeout;
+        message.Options.Set(FetchRequestOptions.Policy, policy);
+        message.Options.Set(FetchRequestOptions.Deadline, hopDeadline < deadlineAt ? hopDeadline : deadlineAt);
+        message.Options.Set(FetchRequestOptions.Attempts, state.Attempts);
+        return message;
+    }
+
+    /// <summary>A job may narrow the operator's allow-list. The connect-time guard enforces the operator's list (it is shared
+    /// by pooled connections); a narrower job list is checked here, before any request, on every hop.</summary>
+    private async Task<string?> JobPolicyProblemAsync(Uri url, FetchPolicy policy, CancellationToken cancellationToken)
+    {
+        var jobNetworks = policy.AddressPolicy.AllowedNetworks;
+        if (jobNetworks.Count == _operatorNetworks.Length && jobNetworks.All(_operatorNetworks.Contains))
+        {
+            return null;
+        }
+
+        IPAddress[] addresses;
+        if (IPAddress.TryParse(url.IdnHost, out var literal))
+        {
+            addresses = [literal];
+        }
+        else
+        {
+            try
+            {
+                addresses = await Dns.GetHostAddressesAsync(url.IdnHost, cancellationToken).ConfigureAwait(false);
+            }
+            catch (SocketException)
+            {
+                // Unresolvable: the connect-time guard reports it as a DNS failure.
+                return null;
+            }
+        }
+
+        foreach (var address in addresses)
+        {
+            if (policy.AddressPolicy.GetBlockReason(address) is { } reason)
+            {
+                return $"Blocked by policy: {url.Host} resolves to {address}, which is {reason}.";
+            }
+        }
+
+        return null;
+    }
+
+    private FetchResult Finish(FetchState state, FetchErrorKind? kind, string? error)
+    {
+        var duration = timeProvider.GetElapsedTime(state.StartedAt);
+        var result = new FetchResult(
+            state.Request.Url.AbsoluteUri,
+            state.FinalUrl,
+            state.Status,
+            state.ContentType,
+            state.Bytes,
+            state.Sha256,
+            state.Attempts.Value,
+            duration,
+            state.BlobName,
+            kind,
+            error);
+        if (kind is null)
+        {
+            LogFetched(logger, state.Request.Url.Host, state.Status, state.Bytes, state.Attempts.Value, duration.TotalMilliseconds);
+        }
+        else
+        {
+            LogFetchFailed(logger, state.Request.Url.Host, kind.Value, state.Attempts.Value, duration.TotalMilliseconds);
+        }
+
+        return result;
+    }
+
+    private static BodyWrite CreateWrite(FetchState state, HttpResponseMessage response, DateTimeOffset fetchedAt)
+    {
+        var metadata = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["sourceurl"] = MetadataValue(state.Request.Url.AbsoluteUri),
+            ["finalurl"] = MetadataValue(state.FinalUrl ?? state.Request.Url.AbsoluteUri),
+            ["status"] = ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture),
+            ["fetchedat"] = fetchedAt.ToString("O", CultureInfo.InvariantCulture),
+        };
+
+        // Decompressed encodings are gone from the headers by now; whatever remains is how the stored bytes are encoded.
+        var encoding = response.Content.Headers.ContentEncoding.Count > 0 ? string.Join(", ", response.Content.Headers.ContentEncoding) : null;
+        return new BodyWrite(state.Request.BlobName, state.ContentType, encoding, metadata);
+    }
+
+    /// <summary>Metadata values are ASCII header values with a size limit; URLs are already ASCII (AbsoluteUri escapes).</summary>
+    private static string MetadataValue(string value) => value.Length <= 2048 ? value : value[..2048];
+
+    private static string? UrlProblem(Uri url)
+    {
+        if (!url.IsAbsoluteUri)
+        {
+            return "the URL is not absolute.";
+        }
+
+        if (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps)
+        {
+            return $"scheme '{url.Scheme}' is not http or https.";
+        }
+
+        if (!string.IsNullOrEmpty(url.UserInfo))
+        {
+            return "URLs with credentials are not fetched.";
+        }
+
+        return string.IsNullOrEmpty(url.Host) ? "the URL has no host." : null;
+    }
+
+    private static Uri WithoutFragment(Uri url) =>
+        string.IsNullOrEmpty(url.Fragment) ? url : new UriBuilder(url) { Fragment = string.Empty }.Uri;
+
+    private static bool IsRedirect(HttpStatusCode status) =>
+        status is HttpStatusCode.MovedPermanently or HttpStatusCode.Found or HttpStatusCode.SeeOther
+            or HttpStatusCode.TemporaryRedirect or HttpStatusCode.PermanentRedirect;
+
+    internal static FetchFailure? Classify(Exception exception, bool deadlineExpired, FetchPolicy policy)
+    {
+        switch (exception)
+        {
+            case BodyTooLargeException tooLarge:
+                return new(FetchErrorKind.TooLarge, tooLarge.Message);
+            case BodyIdleTimeoutException idle:
+                return new(FetchErrorKind.Timeout, idle.Message);
+            case BodyReadException interrupted:
+                return new(FetchErrorKind.BodyInterrupted, interrupted.Message);
+            case OperationCanceledException when deadlineExpired:
+                return new(FetchErrorKind.Timeout, $"The fetch did not finish within its deadline of {policy.FetchDeadline.TotalSeconds:0.###} s.");
+            case TimeoutRejectedException:
+                return new(FetchErrorKind.Timeout, $"No response within the time budget (attempt {policy.AttemptTimeout.TotalSeconds:0.###} s, total {policy.TotalTimeout.TotalSeconds:0.###} s).");
+            case BrokenCircuitException broken:
+                return new(FetchErrorKind.CircuitOpen, $"The host's circuit breaker is open: {broken.Message}");
+            case RequestFailedException storage:
+                return new(FetchErrorKind.Storage, $"Storage: {storage.Status} {storage.ErrorCode}");
+            case HttpRequestException or SocketException or IOException or AuthenticationException:
+                return ClassifyTransport(exception);
+            default:
+                return null;
+        }
+    }
+
+    private static FetchFailure ClassifyTransport(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            switch (e)
+            {
+                case AddressBlockedException blocked:
+                    return new(FetchErrorKind.BlockedByPolicy, blocked.Message);
+                case HostNotFoundException dns:
+                    return new(FetchErrorKind.Dns, dns.Message);
+                case AuthenticationException tls:
+                    return new(FetchErrorKind.Tls, $"TLS: {tls.Message}");
+                case SocketException socket:
+                    return new(FetchErrorKind.Connect, $"Connect: {socket.SocketErrorCode}");
+            }
+        }
+
+        return exception switch
+        {
+            HttpRequestException { HttpRequestError: HttpRequestError.NameResolutionError } => new(FetchErrorKind.Dns, exception.Message),
+            HttpRequestException { HttpRequestError: HttpRequestError.SecureConnectionError } => new(FetchErrorKind.Tls, exception.Message),
+            HttpRequestException { HttpRequestError: HttpRequestError.ResponseEnded or HttpRequestError.InvalidResponse } => new(FetchErrorKind.BodyInterrupted, exception.Message),
+            _ => new(FetchErrorKind.Connect, exception.Message),
+        };
+    }
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Debug, Message = "Fetched from {Host}: status {Status}, {Bytes} bytes, {Attempts} attempts, {ElapsedMs:0.0} ms")]
+    private static partial void LogFetched(ILogger logger, string host, int? status, long bytes, int attempts, double elapsedMs);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Fetch from {Host} failed: {Kind} after {Attempts} attempts, {ElapsedMs:0.0} ms")]
+    private static partial void LogFetchFailed(ILogger logger, string host, FetchErrorKind kind, int attempts, double elapsedMs);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Body from {Host} broke off; fetching again (body retry {Retry}): {Reason}")]
+    private static partial void LogBodyRetry(ILogger logger, string host, int retry, string reason);
+
+    internal sealed record FetchFailure(FetchErrorKind Kind, string Message);
+
+    private sealed record HopOutcome(HttpResponseMessage? Response, FetchFailure? Failure);
+
+    private sealed class FetchState(FetchRequest request, long startedAt)
+    {
+        public FetchRequest Request { get; } = request;
+        public long StartedAt { get; } = startedAt;
+        public StrongBox<int> Attempts { get; } = new();
+        public string? FinalUrl { get; set; }
+        public int? Status { get; set; }
+        public string? ContentType { get; set; }
+        public long Bytes { get; set; }
+        public string? Sha256 { get; set; }
+        public string? BlobName { get; set; }
+    }
+}

@@ -1,0 +1,75 @@
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
+using FetchFunctions.Core.Fetching;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace FetchFunctions.Core.Tests.Infrastructure;
+
+/// <summary>Core wired exactly as a host wires it, against the shared Azurite and a fresh container.</summary>
+internal sealed class EngineHost : IAsyncDisposable
+{
+    private EngineHost(ServiceProvider provider, BlobContainerClient container)
+    {
+        Provider = provider;
+        Container = container;
+    }
+
+    public ServiceProvider Provider { get; }
+
+    public BlobContainerClient Container { get; }
+
+    public IFetchEngine Engine => Provider.GetRequiredService<IFetchEngine>();
+
+    public FetchPolicy DefaultPolicy => FetchPolicy.FromOptions(Provider.GetRequiredService<IOptions<FetchOptions>>().Value);
+
+    /// <summary>Test defaults (a null setting removes one): loopback opened by the operator's allow-list, quick retry backoff.</summary>
+    public static async Task<EngineHost> StartAsync(IDictionary<string, string?>? settings = null)
+    {
+        var container = await SharedAzurite.CreateContainerAsync();
+        var connectionString = await SharedAzurite.ConnectionStringAsync();
+        var values = new Dictionary<string, string?>
+        {
+            ["Fetch:AllowedNetworks:0"] = "127.0.0.0/8",
+            ["Fetch:RetryBaseDelay"] = "00:00:00.010",
+            ["Fetch:MaxRetryDelay"] = "00:00:05",
+            ["Storage:ContainerName"] = container.Name,
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            // A null value removes a default.
+            if (value is null)
+            {
+                values.Remove(key);
+            }
+            else
+            {
+                values[key] = value;
+            }
+        }
+
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton(new BlobServiceClient(connectionString));
+        services.AddSingleton(new QueueServiceClient(connectionString));
+        services.AddFetchFunctionsCore(configuration);
+        return new EngineHost(services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true }), container);
+    }
+
+    public Task<FetchResult> FetchAsync(Uri url, Func<FetchPolicy, FetchPolicy>? tighten = null, CancellationToken cancellationToken = default) =>
+        Engine.FetchAsync(new FetchRequest(url, BodyName(url), tighten is null ? DefaultPolicy : tighten(DefaultPolicy)), cancellationToken);
+
+    public static string BodyName(Uri url) => Storage.BlobNames.Body("job-1", url);
+
+    public async Task<byte[]> DownloadAsync(string blobName) => (await Container.GetBlobClient(blobName).DownloadContentAsync()).Value.Content.ToArray();
+
+    public async Task<bool> ExistsAsync(string blobName) => (await Container.GetBlobClient(blobName).ExistsAsync()).Value;
+
+    public async ValueTask DisposeAsync()
+    {
+        await Container.DeleteIfExistsAsync();
+        await Provider.DisposeAsync();
+    }
+}

@@ -1,0 +1,237 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.IO.Compression;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace FetchFunctions.Core.Tests.Infrastructure;
+
+/// <summary>A real Kestrel server on 127.0.0.1:0 with the misbehaviours the fetcher must survive. It counts every
+/// request per path and per key, so tests assert what the server saw rather than what the client believes.</summary>
+internal sealed class LoopbackServer : IAsyncDisposable
+{
+    private static readonly Lazy<Task<LoopbackServer>> SharedServer = new(() => StartAsync());
+
+    private readonly WebApplication _app;
+    private readonly ConcurrentDictionary<string, int> _hitsByPath = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _attemptsByKey = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<DateTimeOffset>> _arrivalsByKey = new(StringComparer.Ordinal);
+
+    private LoopbackServer(WebApplication app) => _app = app;
+
+    public Uri BaseUri { get; private set; } = null!;
+
+    public int Port => BaseUri.Port;
+
+    /// <summary>One server for the whole test run; tests isolate themselves with unique keys.</summary>
+    public static Task<LoopbackServer> Shared => SharedServer.Value;
+
+    public Uri Url(string pathAndQuery) => new(BaseUri, pathAndQuery);
+
+    public int Hits(string path) => _hitsByPath.TryGetValue(path, out var hits) ? hits : 0;
+
+    public int TotalHits => _hitsByPath.Values.Sum();
+
+    public int Attempts(string key) => _attemptsByKey.TryGetValue(key, out var attempts) ? attempts : 0;
+
+    public IReadOnlyList<DateTimeOffset> Arrivals(string key) =>
+        _arrivalsByKey.TryGetValue(key, out var arrivals) ? [.. arrivals] : [];
+
+    public static async Task<LoopbackServer> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxResponseBufferSize = 64 * 1024);
+        var app = builder.Build();
+        var server = new LoopbackServer(app);
+        server.MapEndpoints();
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        server.BaseUri = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal) + "/");
+        return server;
+    }
+
+    private int CountAttempt(string key)
+    {
+        _arrivalsByKey.GetOrAdd(key, _ => new ConcurrentQueue<DateTimeOffset>()).Enqueue(DateTimeOffset.UtcNow);
+        return _attemptsByKey.AddOrUpdate(key, 1, (_, n) => n + 1);
+    }
+
+    private void MapEndpoints()
+    {
+        var app = _app;
+        app.Use(async (context, next) =>
+        {
+            _hitsByPath.AddOrUpdate(context.Request.Path.Value ?? "/", 1, (_, n) => n + 1);
+            await next(context);
+        });
+
+        // Fixed-size body with Content-Length.
+        app.MapGet("/bytes/{size:long}", async (HttpContext context, long size, int? seed) =>
+        {
+            context.Response.ContentType = "application/octet-stream";
+            context.Response.ContentLength = size;
+            await TestContent.WriteAsync(context.Response.Body, seed ?? 1, size, context.RequestAborted);
+        });
+
+        // Chunked body (no Content-Length), written in small pieces.
+        app.MapGet("/chunked/{size:long}", async (HttpContext context, long size, int? seed) =>
+        {
+            context.Response.ContentType = "text/plain; charset=utf-8";
+            await TestContent.WriteAsync(context.Response.Body, seed ?? 2, size, context.RequestAborted, chunkSize: 1000);
+        });
+
+        // Slow trickle: a chunk, then a pause, repeatedly.
+        app.MapGet("/slow/{chunks:int}/{delayMs:int}", async (HttpContext context, int chunks, int delayMs) =>
+        {
+            context.Response.ContentType = "application/octet-stream";
+            var chunk = new byte[100];
+            for (var i = 0; i < chunks; i++)
+            {
+                chunk.AsSpan().Fill((byte)i);
+                await context.Response.Body.WriteAsync(chunk, context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+                await Task.Delay(delayMs, context.RequestAborted);
+            }
+        });
+
+        // Headers, then silence: for idle and deadline timeouts.
+        app.MapGet("/stall", async (HttpContext context) =>
+        {
+            context.Response.ContentType = "application/octet-stream";
+            await context.Response.Body.WriteAsync(new byte[10], context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+            await Task.Delay(Timeout.Infinite, context.RequestAborted);
+        });
+
+        // No response at all until the client gives up.
+        app.MapGet("/hang/{key}", async (HttpContext context, string key) =>
+        {
+            CountAttempt(key);
+            await Task.Delay(Timeout.Infinite, context.RequestAborted);
+        });
+
+        // Echoes the request headers as "name: value" lines.
+        app.MapGet("/headers", (HttpContext context) => Results.Text(
+            string.Join('\n', context.Request.Headers.Select(h => $"{h.Key}: {h.Value}")), "text/plain"));
+
+        // A connection reset in mid-body, the first `failures` times for a key; then the full body.
+        app.MapGet("/reset/{key}/{failures:int}/{size:int}", async (HttpContext context, string key, int failures, int size) =>
+        {
+            var attempt = CountAttempt(key);
+            context.Response.ContentType = "application/octet-stream";
+            context.Response.ContentLength = size;
+            if (attempt <= failures)
+            {
+                await TestContent.WriteAsync(context.Response.Body, 3, size / 2, context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+                context.Abort();
+                return;
+            }
+
+            await TestContent.WriteAsync(context.Response.Body, 3, size, context.RequestAborted);
+        });
+
+        // Fails `failures` times with `status`, then 200 with a body.
+        app.MapGet("/flaky/{key}/{failures:int}/{status:int}", async (HttpContext context, string key, int failures, int status) =>
+        {
+            var attempt = CountAttempt(key);
+            if (attempt <= failures)
+            {
+                context.Response.StatusCode = status;
+                return;
+            }
+
+            context.Response.ContentType = "text/plain";
+            await context.Response.WriteAsync($"ok after {attempt} attempts", context.RequestAborted);
+        });
+
+        // 429 with Retry-After (seconds or HTTP-date), then 200.
+        app.MapGet("/throttled/{key}/{mode}/{seconds:int}", async (HttpContext context, string key, string mode, int seconds) =>
+        {
+            var attempt = CountAttempt(key);
+            if (attempt == 1)
+            {
+                context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+                context.Response.Headers.RetryAfter = mode == "date"
+                    ? DateTimeOffset.UtcNow.AddSeconds(seconds + 1).ToString("R", CultureInfo.InvariantCulture)
+                    : seconds.ToString(CultureInfo.InvariantCulture);
+                return;
+            }
+
+            await context.Response.WriteAsync("served", context.RequestAborted);
+        });
+
+        // Always 503 (for the circuit breaker).
+        app.MapGet("/down/{key}", (HttpContext context, string key) =>
+        {
+            CountAttempt(key);
+            return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+        });
+
+        app.MapGet("/status/{code:int}", (int code) => Results.Text($"status {code}", "text/plain", statusCode: code));
+
+        // A redirect chain of n hops ending at a small body.
+        app.MapGet("/redirect/{hops:int}", (int hops) =>
+            hops <= 0 ? Results.Text("end of chain", "text/plain") : Results.Redirect($"/redirect/{hops - 1}"));
+
+        app.MapGet("/loop/{name}", (string name) => Results.Redirect(name == "a" ? "/loop/b" : "/loop/a"));
+
+        // Redirect to any URL given (tests only ever give loopback URLs).
+        app.MapGet("/redirect-to", (string url) => Results.Redirect(url));
+
+        app.MapGet("/gzip/{size:int}", async (HttpContext context, int size) =>
+        {
+            context.Response.ContentType = "text/plain";
+            context.Response.Headers.ContentEncoding = "gzip";
+            await using var gzip = new GZipStream(context.Response.Body, CompressionLevel.Fastest, leaveOpen: true);
+            await gzip.WriteAsync(CompressibleText(size), context.RequestAborted);
+        });
+
+        app.MapGet("/brotli/{size:int}", async (HttpContext context, int size) =>
+        {
+            context.Response.ContentType = "text/plain";
+            context.Response.Headers.ContentEncoding = "br";
+            await using var brotli = new BrotliStream(context.Response.Body, CompressionLevel.Fastest, leaveOpen: true);
+            await brotli.WriteAsync(CompressibleText(size), context.RequestAborted);
+        });
+
+        // Never ends.
+        app.MapGet("/endless", async (HttpContext context) =>
+        {
+            context.Response.ContentType = "application/octet-stream";
+            var block = new byte[64 * 1024];
+            while (!context.RequestAborted.IsCancellationRequested)
+            {
+                await context.Response.Body.WriteAsync(block, context.RequestAborted);
+            }
+        });
+
+        // Declares one length, sends fewer bytes, ends the response.
+        app.MapGet("/wrong-length/{declared:int}/{actual:int}", async (HttpContext context, int declared, int actual) =>
+        {
+            context.Response.ContentType = "application/octet-stream";
+            context.Response.ContentLength = declared;
+            await context.Response.Body.WriteAsync(new byte[actual], context.RequestAborted);
+        });
+    }
+
+    public static byte[] CompressibleText(int size)
+    {
+        var text = new byte[size];
+        for (var i = 0; i < size; i++)
+        {
+            text[i] = (byte)('a' + i % 26);
+        }
+
+        return text;
+    }
+
+    public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+}
