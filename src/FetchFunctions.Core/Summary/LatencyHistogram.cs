@@ -47,7 +47,7 @@ public sealed record LatencyHistogram
             max = Math.Max(max, ms);
         }
 
-        return count == 0 ? Empty : new LatencyHistogram { Buckets = buckets, Count = count, TotalMilliseconds = total, MaxMilliseconds = max };
+        return count == 0 ? Empty : new LatencyHistogram { Buckets = Counts.Sorted(buckets), Count = count, TotalMilliseconds = total, MaxMilliseconds = max };
     }
 
     public static LatencyHistogram Merge(LatencyHistogram left, LatencyHistogram right)
@@ -111,6 +111,20 @@ internal static class Counts
             sum[key] = sum.GetValueOrDefault(key) + count;
         }
 
-        return sum;
+        return Sorted(sum);
+    }
+
+    /// <summary>The same counts in key order: serialised, equal counts then give equal text whatever the merge order,
+    /// so orchestration inputs built from them are identical on replay.</summary>
+    public static Dictionary<TKey, long> Sorted<TKey>(IReadOnlyDictionary<TKey, long> counts)
+        where TKey : notnull
+    {
+        var sorted = new Dictionary<TKey, long>(counts.Count);
+        foreach (var key in counts.Keys.Order())
+        {
+            sorted.Add(key, counts[key]);
+        }
+
+        return sorted;
     }
 }
