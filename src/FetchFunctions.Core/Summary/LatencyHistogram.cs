@@ -120,7 +120,8 @@ internal static class Counts
         where TKey : notnull
     {
         var sorted = new Dictionary<TKey, long>(counts.Count);
-        foreach (var key in counts.Keys.Order())
+        var comparer = typeof(TKey) == typeof(string) ? (IComparer<TKey>)StringComparer.Ordinal : Comparer<TKey>.Default;
+        foreach (var key in counts.Keys.Order(comparer))
         {
             sorted.Add(key, counts[key]);
         }
