@@ -10,7 +10,10 @@ public static class FetchFunctionsServiceCollectionExtensions
 {
     /// <summary>Registers the fetch engine, the crawl job services and their options (validated at start-up).
     /// The host registers <c>Azure.Storage.Blobs.BlobServiceClient</c> and <c>Azure.Storage.Queues.QueueServiceClient</c>
-    /// (connection string locally, managed identity in Azure) and, optionally, a <see cref="TimeProvider"/>.</summary>
+    /// (connection string locally, managed identity in Azure) and, optionally, a <see cref="TimeProvider"/>.
+    /// The queue client must be created with <c>QueueClientOptions.MessageEncoding = QueueMessageEncoding.Base64</c>,
+    /// the encoding the Functions queue trigger reads: <c>ICrawlIntake.EnqueueAsync</c> sends the ticket as text and
+    /// leaves the encoding to the client.</summary>
     public static IServiceCollection AddFetchFunctionsCore(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(services);

@@ -47,7 +47,11 @@ public interface ICrawlActivities
 public sealed record CrawlPlan(string JobId, int UrlCount, int DuplicatesRemoved, int BatchCount, int BatchesPerShard, int ShardCount, int MaxBatchesInFlight);
 
 /// <summary>A shard of a job, run as its own (sub-)orchestration so that no history exceeds the cap.</summary>
-public sealed record ShardWork(string JobId, int ShardIndex, int FirstBatch, int BatchCount, int MaxBatchesInFlight);
+public sealed record ShardWork(string JobId, int ShardIndex, int FirstBatch, int BatchCount, int MaxBatchesInFlight)
+{
+    /// <summary>URLs in the shard's batches, for its progress.</summary>
+    public int UrlCount { get; init; }
+}
 
 /// <summary>One batch to fetch; its URLs are in the batch manifest blob.</summary>
 public sealed record BatchWork(string JobId, int BatchIndex);

@@ -23,4 +23,26 @@ internal static class BlobNames
         string.Create(CultureInfo.InvariantCulture, $"{jobId}/results/{index:D6}.ndjson");
 
     public static string Summary(string jobId) => $"{jobId}/summary.json";
+
+    /// <summary>The job's normalised, de-duplicated URLs, one per line (kept out of job.json so that stays small).</summary>
+    public static string UrlList(string jobId) => $"{jobId}/urls.txt";
+
+    public static string BatchManifestPrefix(string jobId) => $"{jobId}/batches/";
+
+    public static string BatchResultsPrefix(string jobId) => $"{jobId}/results/";
+
+    /// <summary>The batch index of a manifest or results blob name, or null when the name is not one.</summary>
+    public static int? BatchIndexOf(string blobName, string prefix)
+    {
+        ArgumentNullException.ThrowIfNull(blobName);
+        ArgumentNullException.ThrowIfNull(prefix);
+        if (!blobName.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var rest = blobName.AsSpan(prefix.Length);
+        var dot = rest.IndexOf('.');
+        return dot > 0 && int.TryParse(rest[..dot], NumberStyles.None, CultureInfo.InvariantCulture, out var index) ? index : null;
+    }
 }

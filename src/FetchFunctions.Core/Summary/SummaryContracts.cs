@@ -1,7 +1,180 @@
+using System.Collections.ObjectModel;
+
 namespace FetchFunctions.Core.Summary;
 
-/// <summary>Placeholder: mergeable per-batch statistics (defined with the job logic).</summary>
-public sealed record BatchStats;
+/// <summary>Mergeable statistics of one or more batches: what an activity returns and what the orchestration adds up.
+/// Small by design (a few kilobytes at most) because it travels through orchestration history: histograms are sparse,
+/// and at most <see cref="MaxHosts"/> hosts are listed, the rest summed up in <see cref="OtherHosts"/>.</summary>
+public sealed record BatchStats
+{
+    /// <summary>Hosts listed by name; with more, those with fewest URLs are summed up in <see cref="OtherHosts"/>.</summary>
+    public const int MaxHosts = 100;
 
-/// <summary>Placeholder: the crawl summary (defined with the job logic).</summary>
-public sealed record CrawlSummary;
+    public int Batches { get; init; }
+    public long Urls { get; init; }
+    public long Succeeded { get; init; }
+    public long Failed { get; init; }
+
+    /// <summary>Body bytes read, stored or not.</summary>
+    public long Bytes { get; init; }
+
+    public long BodiesStored { get; init; }
+    public long StoredBytes { get; init; }
+
+    /// <summary>HTTP attempts, retries included.</summary>
+    public long Attempts { get; init; }
+
+    /// <summary>Final HTTP status code → URLs. URLs without a response are not counted here.</summary>
+    public IReadOnlyDictionary<int, long> StatusCodes { get; init; } = ReadOnlyDictionary<int, long>.Empty;
+
+    /// <summary><see cref="Fetching.FetchErrorKind"/> name → failed URLs.</summary>
+    public IReadOnlyDictionary<string, long> ErrorKinds { get; init; } = ReadOnlyDictionary<string, long>.Empty;
+
+    /// <summary>Durations of the fetches that ran (URLs stopped before they started are not timed).</summary>
+    public LatencyHistogram Latency { get; init; } = LatencyHistogram.Empty;
+
+    /// <summary>Hosts by URLs (most first, then by name), at most <see cref="MaxHosts"/>.</summary>
+    public IReadOnlyList<HostStats> Hosts { get; init; } = [];
+
+    /// <summary>The sum of the hosts not listed in <see cref="Hosts"/>, or null when all are listed.</summary>
+    public HostStats? OtherHosts { get; init; }
+
+    public static BatchStats Empty { get; } = new();
+
+    /// <summary>Adds two statistics up. Costs O(buckets + hosts), never O(URLs). Totals are exact; the per-host table
+    /// is exact while a job has at most <see cref="MaxHosts"/> hosts.</summary>
+    public static BatchStats Merge(BatchStats left, BatchStats right)
+    {
+        ArgumentNullException.ThrowIfNull(left);
+        ArgumentNullException.ThrowIfNull(right);
+        var (hosts, other) = HostStats.Merge(left.Hosts, left.OtherHosts, right.Hosts, right.OtherHosts, MaxHosts);
+        return new BatchStats
+        {
+            Batches = left.Batches + right.Batches,
+            Urls = left.Urls + right.Urls,
+            Succeeded = left.Succeeded + right.Succeeded,
+            Failed = left.Failed + right.Failed,
+            Bytes = left.Bytes + right.Bytes,
+            BodiesStored = left.BodiesStored + right.BodiesStored,
+            StoredBytes = left.StoredBytes + right.StoredBytes,
+            Attempts = left.Attempts + right.Attempts,
+            StatusCodes = Counts.Add(left.StatusCodes, right.StatusCodes),
+            ErrorKinds = Counts.Add(left.ErrorKinds, right.ErrorKinds),
+            Latency = LatencyHistogram.Merge(left.Latency, right.Latency),
+            Hosts = hosts,
+            OtherHosts = other,
+        };
+    }
+}
+
+/// <summary>Counts of one host (or, as <see cref="BatchStats.OtherHosts"/>, of several).</summary>
+public sealed record HostStats(string Host, long Urls, long Succeeded, long Failed, long Bytes)
+{
+    /// <summary>The name of the row that sums up hosts beyond the cap.</summary>
+    public const string OtherHostsName = "(other hosts)";
+
+    internal HostStats Add(HostStats other) =>
+        this with { Urls = Urls + other.Urls, Succeeded = Succeeded + other.Succeeded, Failed = Failed + other.Failed, Bytes = Bytes + other.Bytes };
+
+    /// <summary>Most URLs first, then by name: a total order, so merging is deterministic.</summary>
+    internal static IOrderedEnumerable<HostStats> Ranked(IEnumerable<HostStats> hosts) =>
+        hosts.OrderByDescending(h => h.Urls).ThenBy(h => h.Host, StringComparer.Ordinal);
+
+    internal static (IReadOnlyList<HostStats> Hosts, HostStats? Other) Merge(
+        IEnumerable<HostStats> left, HostStats? leftOther, IEnumerable<HostStats> right, HostStats? rightOther, int maxHosts)
+    {
+        var byHost = new Dictionary<string, HostStats>(StringComparer.Ordinal);
+        foreach (var host in left.Concat(right))
+        {
+            byHost[host.Host] = byHost.TryGetValue(host.Host, out var seen) ? seen.Add(host) : host;
+        }
+
+        return Cap(byHost.Values, maxHosts, Sum(leftOther, rightOther));
+    }
+
+    internal static (IReadOnlyList<HostStats> Hosts, HostStats? Other) Cap(IEnumerable<HostStats> hosts, int maxHosts, HostStats? other)
+    {
+        var ranked = Ranked(hosts).ToList();
+        if (ranked.Count <= maxHosts)
+        {
+            return (ranked, other);
+        }
+
+        foreach (var host in ranked.Skip(maxHosts))
+        {
+            other = Sum(other, host with { Host = OtherHostsName });
+        }
+
+        return (ranked.Take(maxHosts).ToList(), other);
+    }
+
+    private static HostStats? Sum(HostStats? a, HostStats? b) => (a, b) switch
+    {
+        (null, null) => null,
+        (null, { } only) => only with { Host = OtherHostsName },
+        ({ } only, null) => only with { Host = OtherHostsName },
+        ({ } x, { } y) => x.Add(y) with { Host = OtherHostsName },
+    };
+}
+
+/// <summary>The outcome of a job, stored as <c>{jobId}/summary.json</c>. The orchestration returns an abridged copy
+/// (fewer failed URLs and hosts listed) so its output stays small; the counts are the same.</summary>
+public sealed record CrawlSummary
+{
+    public required string JobId { get; init; }
+
+    /// <summary>Where the full summary is stored.</summary>
+    public required string SummaryBlobName { get; init; }
+
+    public DateTimeOffset StartedAt { get; init; }
+    public DateTimeOffset FinishedAt { get; init; }
+    public TimeSpan Elapsed { get; init; }
+    public int Batches { get; init; }
+
+    /// <summary>URLs of the job (after duplicates were removed at intake).</summary>
+    public long Total { get; init; }
+
+    public long Succeeded { get; init; }
+    public long Failed { get; init; }
+    public int DuplicatesRemoved { get; init; }
+
+    /// <summary>Body bytes read, stored or not.</summary>
+    public long Bytes { get; init; }
+
+    public long BodiesStored { get; init; }
+    public long StoredBytes { get; init; }
+    public long Attempts { get; init; }
+
+    /// <summary>Succeeded / Total, from 0 to 1 (1 for an empty job).</summary>
+    public double SuccessRate { get; init; }
+
+    public double UrlsPerSecond { get; init; }
+    public double BytesPerSecond { get; init; }
+    public LatencySummary Latency { get; init; } = LatencySummary.None;
+    public IReadOnlyDictionary<int, long> StatusCodes { get; init; } = ReadOnlyDictionary<int, long>.Empty;
+    public IReadOnlyDictionary<string, long> ErrorKinds { get; init; } = ReadOnlyDictionary<string, long>.Empty;
+    public IReadOnlyList<HostStats> Hosts { get; init; } = [];
+    public HostStats? OtherHosts { get; init; }
+
+    /// <summary>Failed URLs with reasons, in batch order, up to the operator's cap.</summary>
+    public IReadOnlyList<FailedUrl> FailedUrls { get; init; } = [];
+
+    /// <summary>Failed URLs not listed in <see cref="FailedUrls"/> (see the results blobs for all of them).</summary>
+    public long FailedUrlsNotListed { get; init; }
+}
+
+/// <summary>Latency percentiles from the fixed-bucket histogram (at most about 9 % above the true value).</summary>
+public sealed record LatencySummary(double P50Milliseconds, double P95Milliseconds, double P99Milliseconds, double MeanMilliseconds, double MaxMilliseconds)
+{
+    public static LatencySummary None { get; } = new(0, 0, 0, 0, 0);
+
+    public static LatencySummary From(LatencyHistogram histogram)
+    {
+        ArgumentNullException.ThrowIfNull(histogram);
+        return new LatencySummary(histogram.Percentile(0.50), histogram.Percentile(0.95), histogram.Percentile(0.99),
+            histogram.MeanMilliseconds, histogram.MaxMilliseconds);
+    }
+}
+
+/// <summary>A failed URL and why it failed.</summary>
+public sealed record FailedUrl(string Url, int? StatusCode, string? ErrorKind, string? Error);

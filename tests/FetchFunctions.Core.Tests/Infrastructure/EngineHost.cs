@@ -53,7 +53,8 @@ internal sealed class EngineHost : IAsyncDisposable
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddSingleton(new BlobServiceClient(connectionString));
-        services.AddSingleton(new QueueServiceClient(connectionString));
+        // Base64, as the Functions app and the CLI create it: the encoding the queue trigger reads.
+        services.AddSingleton(new QueueServiceClient(connectionString, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 }));
         services.AddFetchFunctionsCore(configuration);
         return new EngineHost(services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true }), container);
     }

@@ -21,6 +21,7 @@ internal sealed class LoopbackServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, int> _hitsByPath = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _attemptsByKey = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ConcurrentQueue<DateTimeOffset>> _arrivalsByKey = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _counters = new(StringComparer.Ordinal);
 
     private LoopbackServer(WebApplication app) => _app = app;
 
@@ -38,6 +39,9 @@ internal sealed class LoopbackServer : IAsyncDisposable
     public int TotalHits => _hitsByPath.Values.Sum();
 
     public int Attempts(string key) => _attemptsByKey.TryGetValue(key, out var attempts) ? attempts : 0;
+
+    /// <summary>A named counter of the crawl endpoints ("{run}:{kind}:requests", "{run}:{kind}:bytes", …).</summary>
+    public long Counter(string name) => _counters.TryGetValue(name, out var value) ? value : 0;
 
     public IReadOnlyList<DateTimeOffset> Arrivals(string key) =>
         _arrivalsByKey.TryGetValue(key, out var arrivals) ? [.. arrivals] : [];
@@ -62,6 +66,8 @@ internal sealed class LoopbackServer : IAsyncDisposable
         _arrivalsByKey.GetOrAdd(key, _ => new ConcurrentQueue<DateTimeOffset>()).Enqueue(DateTimeOffset.UtcNow);
         return _attemptsByKey.AddOrUpdate(key, 1, (_, n) => n + 1);
     }
+
+    private void Count(string name, long amount = 1) => _counters.AddOrUpdate(name, amount, (_, n) => n + amount);
 
     private void MapEndpoints()
     {
@@ -210,6 +216,47 @@ internal sealed class LoopbackServer : IAsyncDisposable
             while (!context.RequestAborted.IsCancellationRequested)
             {
                 await context.Response.Body.WriteAsync(block, context.RequestAborted);
+            }
+        });
+
+        // A crawl's URL kinds, counted per run: "{run}:{kind}:requests", bytes of complete bodies in "{run}:{kind}:bytes",
+        // and "{run}:{kind}:200" for each 200 response sent whole.
+        app.MapGet("/crawl/{run}/{kind}/{id:int}/{size:int}", async (HttpContext context, string run, string kind, int id, int size) =>
+        {
+            var requests = _attemptsByKey.AddOrUpdate($"{run}:{kind}:{id}", 1, (_, n) => n + 1);
+            Count($"{run}:{kind}:requests");
+            switch (kind)
+            {
+                case "ok":
+                case "flaky" when requests > 1:
+                    context.Response.ContentType = "application/octet-stream";
+                    context.Response.ContentLength = size;
+                    await TestContent.WriteAsync(context.Response.Body, id, size, context.RequestAborted);
+                    Count($"{run}:{kind}:200");
+                    Count($"{run}:{kind}:bytes", size);
+                    return;
+                case "flaky":
+                    context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+                    return;
+                case "missing":
+                    context.Response.StatusCode = StatusCodes.Status404NotFound;
+                    return;
+                case "reset":
+                    context.Response.ContentType = "application/octet-stream";
+                    context.Response.ContentLength = size;
+                    await TestContent.WriteAsync(context.Response.Body, id, size / 2, context.RequestAborted);
+                    await context.Response.Body.FlushAsync(context.RequestAborted);
+                    context.Abort();
+                    return;
+                case "large":
+                    // Declares its size up front, so a fetcher with a smaller cap stops before reading the body.
+                    context.Response.ContentType = "application/octet-stream";
+                    context.Response.ContentLength = size;
+                    await TestContent.WriteAsync(context.Response.Body, id, size, context.RequestAborted);
+                    return;
+                default:
+                    context.Response.StatusCode = StatusCodes.Status400BadRequest;
+                    return;
             }
         });
 

@@ -1,0 +1,84 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace FetchFunctions.Core.Jobs;
+
+/// <summary>The operator's job settings, bound from the <c>Crawl</c> configuration section and validated at start-up
+/// (attributes here, cross-field rules in <see cref="CrawlOptionsValidator"/>). They are defaults and upper bounds:
+/// a job may tighten them, never loosen them.</summary>
+internal sealed class CrawlOptions
+{
+    public const string SectionName = "Crawl";
+
+    /// <summary>Activity and sub-orchestration calls one orchestration may schedule; its history grows with each one.</summary>
+    public const int MaxCallsPerOrchestration = 1000;
+
+    /// <summary>Shards one job may have: the job orchestration also calls the plan and the summary activities.</summary>
+    public const int MaxShardsPerJob = MaxCallsPerOrchestration - 2;
+
+    /// <summary>URLs one job may have (after duplicates are removed). Default 1,000,000.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxUrls { get; set; } = 1_000_000;
+
+    /// <summary>URLs a job may list inline in its request; bigger jobs reference a URL list blob. Default 10,000.</summary>
+    [Range(1, 100_000)]
+    public int MaxInlineUrls { get; set; } = 10_000;
+
+    /// <summary>Longest URL accepted, before and after normalisation. Default 2,048 characters.</summary>
+    [Range(16, 8192)]
+    public int MaxUrlLength { get; set; } = 2048;
+
+    /// <summary>Ports URLs may name (explicitly or by their scheme's default). Empty (the default) allows every port 1-65535:
+    /// the SSRF guard, not the port, is what keeps fetches off internal services.</summary>
+    public List<int> AllowedPorts { get; set; } = [];
+
+    /// <summary>URLs per batch (one activity call) when the job does not say. Default 50.</summary>
+    [Range(1, 10_000)]
+    public int BatchSize { get; set; } = 50;
+
+    /// <summary>Largest batch a job may ask for. Default 500; a batch must finish within <see cref="BatchDeadline"/>.</summary>
+    [Range(1, 10_000)]
+    public int MaxBatchSize { get; set; } = 500;
+
+    /// <summary>Batches of one job in flight at once (the fan-out window), default and upper bound. Default 8.
+    /// Together with <see cref="MaxConcurrency"/> it bounds a job's parallel fetches.</summary>
+    [Range(1, 256)]
+    public int MaxBatchesInFlight { get; set; } = 8;
+
+    /// <summary>Fetches in flight within one batch activity, default and upper bound. Default 16.
+    /// A job fetches at most <see cref="MaxBatchesInFlight"/> times this in parallel.</summary>
+    [Range(1, 1024)]
+    public int MaxConcurrency { get; set; } = 16;
+
+    /// <summary>Fetches of one host in flight within one batch activity, default and upper bound. Default 4.
+    /// Batches run on different workers, so a job may reach <see cref="MaxBatchesInFlight"/> times this per host.</summary>
+    [Range(1, 1024)]
+    public int MaxConcurrencyPerHost { get; set; } = 4;
+
+    /// <summary>Least time between the starts of two fetches of one host within a batch; a job may only ask for more.
+    /// Default zero.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan PerHostDelay { get; set; } = TimeSpan.Zero;
+
+    /// <summary>Batches per shard. A job with more batches runs them as shards, each its own sub-orchestration, so that no
+    /// orchestration schedules more than <see cref="MaxCallsPerOrchestration"/> calls. Default 500 (which also keeps each
+    /// history small).</summary>
+    [Range(1, MaxShardsPerJob)]
+    public int BatchesPerShard { get; set; } = 500;
+
+    /// <summary>Failed URLs listed (with reasons) in summary.json; the counts always cover all of them. Default 1,000.</summary>
+    [Range(0, 100_000)]
+    public int MaxFailedUrlsInSummary { get; set; } = 1000;
+
+    /// <summary>When a batch activity stops: no fetch starts after it, fetches still running are stopped, and both are
+    /// reported as timeouts. Default 8 minutes; more than Fetch:FetchDeadline and at least 30 s less than
+    /// <see cref="FunctionTimeout"/>, which leaves time to write the results.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan BatchDeadline { get; set; } = TimeSpan.FromMinutes(8);
+
+    /// <summary>The host's function timeout (host.json <c>functionTimeout</c>). Default 10 minutes, the Consumption plan's limit.</summary>
+    [Range(typeof(TimeSpan), "00:00:31", "1.00:00:00")]
+    public TimeSpan FunctionTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Time a batch activity keeps after <see cref="BatchDeadline"/> to write its results.</summary>
+    public static readonly TimeSpan ResultWriteMargin = TimeSpan.FromSeconds(30);
+}

@@ -1,0 +1,85 @@
+using FetchFunctions.Core.Fetching;
+using Microsoft.Extensions.Options;
+
+namespace FetchFunctions.Core.Jobs;
+
+/// <summary>Cross-field rules of <see cref="CrawlOptions"/>, including the ones that chain into <see cref="FetchOptions"/>:
+/// Fetch:AttemptTimeout &lt; Fetch:TotalTimeout ≤ Fetch:FetchDeadline &lt; Crawl:BatchDeadline &lt; Crawl:FunctionTimeout,
+/// so that a batch activity never outlives the function timeout.</summary>
+internal sealed class CrawlOptionsValidator(IOptions<FetchOptions> fetchOptions) : IValidateOptions<CrawlOptions>
+{
+    public ValidateOptionsResult Validate(string? name, CrawlOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var fetch = fetchOptions.Value;
+        var failures = new List<string>();
+
+        if (options.MaxInlineUrls > options.MaxUrls)
+        {
+            failures.Add($"Crawl:MaxInlineUrls ({options.MaxInlineUrls}) must not exceed Crawl:MaxUrls ({options.MaxUrls}).");
+        }
+
+        if (options.BatchSize > options.MaxBatchSize)
+        {
+            failures.Add($"Crawl:BatchSize ({options.BatchSize}) must not exceed Crawl:MaxBatchSize ({options.MaxBatchSize}).");
+        }
+
+        if (options.MaxConcurrencyPerHost > options.MaxConcurrency)
+        {
+            failures.Add($"Crawl:MaxConcurrencyPerHost ({options.MaxConcurrencyPerHost}) must not exceed Crawl:MaxConcurrency ({options.MaxConcurrency}).");
+        }
+
+        var maxBatches = (long)options.BatchesPerShard * CrawlOptions.MaxShardsPerJob;
+        if (BatchCount(options.MaxUrls, options.BatchSize) > maxBatches)
+        {
+            failures.Add($"Crawl:MaxUrls ({options.MaxUrls}) in batches of Crawl:BatchSize ({options.BatchSize}) needs more than "
+                + $"{maxBatches} batches (Crawl:BatchesPerShard × {CrawlOptions.MaxShardsPerJob} shards).");
+        }
+
+        foreach (var port in options.AllowedPorts.Where(p => p is < 1 or > 65535))
+        {
+            failures.Add($"Crawl:AllowedPorts: {port} is not a port (1-65535).");
+        }
+
+        if (fetch.AttemptTimeout >= fetch.TotalTimeout)
+        {
+            failures.Add($"Fetch:AttemptTimeout ({fetch.AttemptTimeout}) must be less than Fetch:TotalTimeout ({fetch.TotalTimeout}).");
+        }
+
+        if (fetch.TotalTimeout > fetch.FetchDeadline)
+        {
+            failures.Add($"Fetch:TotalTimeout ({fetch.TotalTimeout}) must not exceed Fetch:FetchDeadline ({fetch.FetchDeadline}).");
+        }
+
+        if (fetch.ConnectTimeout > fetch.AttemptTimeout)
+        {
+            failures.Add($"Fetch:ConnectTimeout ({fetch.ConnectTimeout}) must not exceed Fetch:AttemptTimeout ({fetch.AttemptTimeout}).");
+        }
+
+        if (fetch.BodyIdleTimeout > fetch.FetchDeadline)
+        {
+            failures.Add($"Fetch:BodyIdleTimeout ({fetch.BodyIdleTimeout}) must not exceed Fetch:FetchDeadline ({fetch.FetchDeadline}).");
+        }
+
+        if (fetch.RetryBaseDelay > fetch.MaxRetryDelay)
+        {
+            failures.Add($"Fetch:RetryBaseDelay ({fetch.RetryBaseDelay}) must not exceed Fetch:MaxRetryDelay ({fetch.MaxRetryDelay}).");
+        }
+
+        if (fetch.FetchDeadline >= options.BatchDeadline)
+        {
+            failures.Add($"Fetch:FetchDeadline ({fetch.FetchDeadline}) must be less than Crawl:BatchDeadline ({options.BatchDeadline}), "
+                + "or no fetch could finish within a batch.");
+        }
+
+        if (options.BatchDeadline + CrawlOptions.ResultWriteMargin > options.FunctionTimeout)
+        {
+            failures.Add($"Crawl:BatchDeadline ({options.BatchDeadline}) must be at least {CrawlOptions.ResultWriteMargin.TotalSeconds:0} s "
+                + $"less than Crawl:FunctionTimeout ({options.FunctionTimeout}), to leave time to write a batch's results.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    internal static long BatchCount(long urls, int batchSize) => (urls + batchSize - 1) / batchSize;
+}

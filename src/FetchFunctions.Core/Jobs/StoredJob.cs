@@ -1,0 +1,30 @@
+namespace FetchFunctions.Core.Jobs;
+
+/// <summary>An accepted job as stored in <c>{jobId}/job.json</c> (the claim-check): small whatever the job's size, because
+/// the URLs live in <see cref="UrlListBlobName"/>, normalised and without duplicates, one per line.</summary>
+internal sealed record StoredJob(
+    string JobId,
+    DateTimeOffset SubmittedAt,
+    int UrlCount,
+    int DuplicatesRemoved,
+    string UrlListBlobName,
+    JobSettings Settings);
+
+/// <summary>The effective settings of a job: the operator's defaults, tightened where the job asked for less.</summary>
+internal sealed record JobSettings
+{
+    public required int BatchSize { get; init; }
+    public required int MaxBatchesInFlight { get; init; }
+    public required int MaxConcurrency { get; init; }
+    public required int MaxConcurrencyPerHost { get; init; }
+    public required TimeSpan PerHostDelay { get; init; }
+    public required TimeSpan AttemptTimeout { get; init; }
+    public required TimeSpan TotalTimeout { get; init; }
+    public required int MaxRetries { get; init; }
+    public required long MaxBodyBytes { get; init; }
+    public required int MaxRedirects { get; init; }
+    public required string UserAgent { get; init; }
+    public required IReadOnlyDictionary<string, string> Headers { get; init; }
+    public required IReadOnlyList<string> StoreStatuses { get; init; }
+    public required IReadOnlyList<string> AllowedNetworks { get; init; }
+}

@@ -1,0 +1,135 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+
+namespace FetchFunctions.Core.Jobs;
+
+/// <summary>Where a job's URLs come from. Read once to validate and once more to store, so reading must yield the same
+/// entries each time.</summary>
+internal interface IUrlSource
+{
+    /// <summary>The request field the URLs come from ("urls" or "urlListBlob").</summary>
+    string Path { get; }
+
+    /// <summary>The problem path of one entry.</summary>
+    string PathOf(int ordinal);
+
+    IAsyncEnumerable<UrlEntry> ReadAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>URLs listed in the request.</summary>
+internal sealed class InlineUrlSource(IReadOnlyList<string> urls) : IUrlSource
+{
+    public string Path => "urls";
+
+    public string PathOf(int ordinal) => string.Create(CultureInfo.InvariantCulture, $"urls[{ordinal}]");
+
+#pragma warning disable CS1998 // An iterator over memory has nothing to await.
+    public async IAsyncEnumerable<UrlEntry> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+#pragma warning restore CS1998
+    {
+        for (var i = 0; i < urls.Count; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return new UrlEntry(urls[i], urls[i]?.Length ?? 0, i);
+        }
+    }
+}
+
+/// <summary>URLs in a text stream, one per line; blank lines and lines starting with '#' are skipped. The ordinal of an
+/// entry is its 1-based line number. Lines are read with a bounded buffer, so an absurdly long line costs no memory.</summary>
+internal sealed class TextUrlSource(Func<CancellationToken, Task<Stream>> open, int maxLineLength, string path = "urlListBlob") : IUrlSource
+{
+    public string Path => path;
+
+    public string PathOf(int ordinal) => string.Create(CultureInfo.InvariantCulture, $"{path}:{ordinal}");
+
+    public async IAsyncEnumerable<UrlEntry> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var stream = await open(cancellationToken);
+        await using (stream)
+        {
+            using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 64 * 1024);
+            var lines = new BoundedLineReader(reader, maxLineLength + 1);
+            var lineNumber = 0;
+            while (await lines.ReadLineAsync(cancellationToken) is { } line)
+            {
+                lineNumber++;
+                var text = line.Text.Trim();
+                if (text.Length == 0 || text.StartsWith('#'))
+                {
+                    continue;
+                }
+
+                yield return new UrlEntry(text, line.Truncated ? line.Length : text.Length, lineNumber);
+            }
+        }
+    }
+}
+
+/// <summary>A line: its text (at most the reader's cap), its full length, and whether the text was cut.</summary>
+internal readonly record struct BoundedLine(string Text, long Length, bool Truncated);
+
+/// <summary>Reads lines ('\n' or "\r\n") keeping at most <paramref name="maxKept"/> characters of each.</summary>
+internal sealed class BoundedLineReader(TextReader reader, int maxKept)
+{
+    private readonly char[] _buffer = new char[16 * 1024];
+    private readonly StringBuilder _line = new();
+    private int _position;
+    private int _length;
+    private bool _ended;
+
+    public async ValueTask<BoundedLine?> ReadLineAsync(CancellationToken cancellationToken)
+    {
+        _line.Clear();
+        long length = 0;
+        var any = false;
+        while (true)
+        {
+            if (_position == _length)
+            {
+                if (_ended)
+                {
+                    return any ? Finish(length) : null;
+                }
+
+                _length = await reader.ReadAsync(_buffer.AsMemory(), cancellationToken);
+                _position = 0;
+                _ended = _length == 0;
+                continue;
+            }
+
+            any = true;
+            var span = _buffer.AsSpan(_position, _length - _position);
+            var newline = span.IndexOf('\n');
+            var chunk = newline < 0 ? span : span[..newline];
+            var room = maxKept - _line.Length;
+            if (room > 0)
+            {
+                _line.Append(chunk[..Math.Min(room, chunk.Length)]);
+            }
+
+            length += chunk.Length;
+            if (newline < 0)
+            {
+                _position = _length;
+                continue;
+            }
+
+            _position += newline + 1;
+            return Finish(length);
+        }
+    }
+
+    private BoundedLine Finish(long length)
+    {
+        var truncated = length > _line.Length;
+        if (!truncated && _line.Length > 0 && _line[^1] == '\r')
+        {
+            _line.Length--;
+            length--;
+        }
+
+        return new BoundedLine(_line.ToString(), length, truncated);
+    }
+}

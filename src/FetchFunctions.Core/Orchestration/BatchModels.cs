@@ -1,0 +1,37 @@
+using FetchFunctions.Core.Fetching;
+
+namespace FetchFunctions.Core.Orchestration;
+
+/// <summary>A batch manifest (<c>{jobId}/batches/{index}.json</c>): the normalised URLs of one batch.</summary>
+internal sealed record BatchManifest(string JobId, int BatchIndex, IReadOnlyList<string> Urls);
+
+/// <summary>One line of a batch's results (<c>{jobId}/results/{index}.ndjson</c>): the outcome of one URL, as the engine
+/// reported it (see <see cref="FetchResult"/>) plus its host; <see cref="Started"/> is false when the batch deadline came
+/// before the fetch could start.</summary>
+internal sealed record UrlResult(
+    string Url,
+    string Host,
+    string? FinalUrl,
+    int? Status,
+    string? ContentType,
+    long Bytes,
+    string? Sha256,
+    int Attempts,
+    double DurationMs,
+    string? BlobName,
+    FetchErrorKind? ErrorKind,
+    string? Error,
+    bool Started = true)
+{
+    public bool Succeeded => ErrorKind is null;
+
+    public static UrlResult From(FetchResult result, string host)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return new UrlResult(result.Url, host, result.FinalUrl, result.StatusCode, result.ContentType, result.Bytes, result.Sha256, result.Attempts,
+            result.Duration.TotalMilliseconds, result.BlobName, result.ErrorKind, result.Error);
+    }
+
+    public static UrlResult Failure(string url, string host, FetchErrorKind kind, string error, bool started, TimeSpan duration) =>
+        new(url, host, null, null, null, 0, null, 0, duration.TotalMilliseconds, null, kind, error, started);
+}

@@ -1,0 +1,100 @@
+using System.Buffers;
+using System.Net;
+using System.Text.Json;
+using FetchFunctions.Core.Fetching;
+using FetchFunctions.Core.Jobs;
+using FetchFunctions.Core.Security;
+using FetchFunctions.Core.Storage;
+using FetchFunctions.Core.Summary;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace FetchFunctions.Core.Orchestration;
+
+/// <summary>The activities of a crawl job. Each is idempotent: a retry rewrites the same blobs whole.</summary>
+internal sealed partial class CrawlActivities(
+    CrawlPlanner planner,
+    BatchFetcher fetcher,
+    SummaryWriter summaries,
+    JobStore store,
+    IOptions<FetchOptions> fetchOptions,
+    IOptions<CrawlOptions> crawlOptions,
+    TimeProvider timeProvider,
+    ILogger<CrawlActivities> logger) : ICrawlActivities
+{
+    public Task<CrawlPlan> PlanAsync(JobTicket ticket, CancellationToken cancellationToken) => planner.PlanAsync(ticket, cancellationToken);
+
+    /// <summary>Fetches the batch's URLs and writes its results blob, one line per URL in manifest order. The batch stops
+    /// at Crawl:BatchDeadline (counted from the activity's start), so the activity ends within the function timeout.</summary>
+    public async Task<BatchStats> FetchBatchAsync(BatchWork batch, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var startedAt = timeProvider.GetTimestamp();
+        var crawl = crawlOptions.Value;
+        var job = await store.ReadJobAsync(BlobNames.Job(batch.JobId), cancellationToken).ConfigureAwait(false);
+        var manifestName = BlobNames.BatchManifest(batch.JobId, batch.BatchIndex);
+        var manifest = await store.ReadJsonAsync(manifestName, CrawlJsonContext.Default.BatchManifest, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"No batch manifest at '{manifestName}': the job was not planned.");
+        var settings = job.Settings;
+        var limits = new BatchLimits(
+            Math.Min(settings.MaxConcurrency, crawl.MaxConcurrency),
+            Math.Min(settings.MaxConcurrencyPerHost, crawl.MaxConcurrencyPerHost),
+            settings.PerHostDelay > crawl.PerHostDelay ? settings.PerHostDelay : crawl.PerHostDelay,
+            crawl.BatchDeadline - timeProvider.GetElapsedTime(startedAt));
+        var results = await fetcher.FetchAsync(batch.JobId, manifest.Urls, PolicyFor(settings, fetchOptions.Value), limits, cancellationToken)
+            .ConfigureAwait(false);
+        await store.UploadAsync(BlobNames.BatchResults(batch.JobId, batch.BatchIndex), Ndjson(results), JobStore.NdjsonContentType, cancellationToken)
+            .ConfigureAwait(false);
+        var stats = BatchStatsBuilder.From(results);
+        var elapsed = timeProvider.GetElapsedTime(startedAt);
+        LogBatchDone(logger, batch.JobId, batch.BatchIndex, stats.Urls, stats.Failed, elapsed.TotalMilliseconds);
+        return stats;
+    }
+
+    public Task<CrawlSummary> WriteSummaryAsync(SummaryWork work, CancellationToken cancellationToken) => summaries.WriteAsync(work, cancellationToken);
+
+    /// <summary>The effective fetch policy of a job: the operator's current settings, tightened by the job's. Taking the
+    /// smaller value again here means an operator who lowers a limit after a job was accepted is obeyed.</summary>
+    internal static FetchPolicy PolicyFor(JobSettings settings, FetchOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var policy = FetchPolicy.FromOptions(options);
+        var operatorNetworks = policy.AddressPolicy.AllowedNetworks;
+        var networks = settings.AllowedNetworks
+            .Select(IPNetwork.Parse)
+            .Where(network => operatorNetworks.Any(allowed => CrawlJobValidator.Contains(allowed, network)))
+            .ToArray();
+        return policy with
+        {
+            MaxRetries = Math.Min(settings.MaxRetries, policy.MaxRetries),
+            AttemptTimeout = settings.AttemptTimeout < policy.AttemptTimeout ? settings.AttemptTimeout : policy.AttemptTimeout,
+            TotalTimeout = settings.TotalTimeout < policy.TotalTimeout ? settings.TotalTimeout : policy.TotalTimeout,
+            MaxBodyBytes = Math.Min(settings.MaxBodyBytes, policy.MaxBodyBytes),
+            MaxRedirects = Math.Min(settings.MaxRedirects, policy.MaxRedirects),
+            UserAgent = settings.UserAgent,
+            Headers = settings.Headers,
+            StoreStatuses = StatusSet.Parse(settings.StoreStatuses),
+            AddressPolicy = new AddressPolicy(networks),
+        };
+    }
+
+    private static BinaryData Ndjson(IEnumerable<UrlResult> results)
+    {
+        var buffer = new ArrayBufferWriter<byte>(16 * 1024);
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true }))
+        {
+            foreach (var result in results)
+            {
+                JsonSerializer.Serialize(json, result, CrawlJsonContext.Default.UrlResult);
+                json.Flush();
+                buffer.Write("\n"u8);
+                json.Reset();
+            }
+        }
+
+        return BinaryData.FromBytes(buffer.WrittenMemory);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Crawl {JobId} batch {BatchIndex}: {Urls} URLs, {Failed} failed, {ElapsedMs:0} ms")]
+    private static partial void LogBatchDone(ILogger logger, string jobId, int batchIndex, long urls, long failed, double elapsedMs);
+}

@@ -1,0 +1,143 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+using FetchFunctions.Core.Jobs;
+using FetchFunctions.Core.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace FetchFunctions.Core.Orchestration;
+
+/// <summary>Splits a stored job into batch manifests. Deterministic: the same job gives the same manifests, so a
+/// retried plan activity rewrites identical blobs.</summary>
+internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions> crawlOptions, ILogger<CrawlPlanner> logger)
+{
+    private const int ManifestUploadConcurrency = 32;
+
+    public async Task<CrawlPlan> PlanAsync(JobTicket ticket, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(ticket);
+        var job = await store.ReadJobAsync(ticket.JobBlobName, cancellationToken).ConfigureAwait(false);
+        if (!string.Equals(job.JobId, ticket.JobId, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"'{ticket.JobBlobName}' holds job '{job.JobId}', not '{ticket.JobId}'.");
+        }
+
+        var urls = await ReadUrlsAsync(job, cancellationToken).ConfigureAwait(false);
+        var plan = BatchLayout.Plan(job.JobId, urls.Length, job.DuplicatesRemoved, job.Settings.BatchSize, crawlOptions.Value.BatchesPerShard,
+            job.Settings.MaxBatchesInFlight);
+        var order = GroupByHost(urls);
+        await Parallel.ForEachAsync(Enumerable.Range(0, plan.BatchCount),
+            new ParallelOptions { MaxDegreeOfParallelism = ManifestUploadConcurrency, CancellationToken = cancellationToken },
+            async (batch, token) => await store.UploadAsync(BlobNames.BatchManifest(job.JobId, batch),
+                ManifestJson(job.JobId, batch, urls, order, plan.BatchCount), JobStore.JsonContentType, token).ConfigureAwait(false))
+            .ConfigureAwait(false);
+        await store.DeleteStaleRunBlobsAsync(job.JobId, plan.BatchCount, cancellationToken).ConfigureAwait(false);
+        LogPlanned(logger, job.JobId, plan.UrlCount, plan.BatchCount, plan.ShardCount);
+        return plan;
+    }
+
+    /// <summary>The URL indexes grouped by host (hosts in order of first appearance, URLs in list order within a
+    /// host). Dealing this order round-robin into batches spreads every host evenly (see <see cref="BatchLayout"/>).
+    /// A counting sort over host ids: O(n), two int arrays, one string per distinct host.</summary>
+    internal static int[] GroupByHost(IReadOnlyList<string> urls)
+    {
+        ArgumentNullException.ThrowIfNull(urls);
+        if (urls.Count == 0)
+        {
+            return [];
+        }
+
+        var hostIds = new Dictionary<string, int>(StringComparer.Ordinal);
+        var lookup = hostIds.GetAlternateLookup<ReadOnlySpan<char>>();
+        var hostOf = new int[urls.Count];
+        var counts = new List<int>();
+        for (var i = 0; i < urls.Count; i++)
+        {
+            var host = UrlNormaliser.HostOf(urls[i]);
+            if (!lookup.TryGetValue(host, out var id))
+            {
+                id = hostIds.Count;
+                lookup[host] = id;
+                counts.Add(0);
+            }
+
+            hostOf[i] = id;
+            counts[id]++;
+        }
+
+        var next = new int[counts.Count];
+        for (int id = 1, start = counts[0]; id < counts.Count; start += counts[id], id++)
+        {
+            next[id] = start;
+        }
+
+        var order = new int[urls.Count];
+        for (var i = 0; i < urls.Count; i++)
+        {
+            order[next[hostOf[i]]++] = i;
+        }
+
+        return order;
+    }
+
+    /// <summary>The URLs of one batch: positions batch, batch + B, batch + 2B, … of the host-grouped order.</summary>
+    internal static IEnumerable<string> BatchUrls(IReadOnlyList<string> urls, int[] order, int batch, int batchCount)
+    {
+        for (var position = batch; position < order.Length; position += batchCount)
+        {
+            yield return urls[order[position]];
+        }
+    }
+
+    private static BinaryData ManifestJson(string jobId, int batch, IReadOnlyList<string> urls, int[] order, int batchCount)
+    {
+        // Written directly: a million URLs never become a million-entry object graph, only one batch's JSON at a time.
+        var buffer = new ArrayBufferWriter<byte>(8 * 1024);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("jobId", jobId);
+            json.WriteNumber("batchIndex", batch);
+            json.WriteStartArray("urls");
+            foreach (var url in BatchUrls(urls, order, batch, batchCount))
+            {
+                json.WriteStringValue(url);
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        return BinaryData.FromBytes(buffer.WrittenMemory);
+    }
+
+    private async Task<string[]> ReadUrlsAsync(StoredJob job, CancellationToken cancellationToken)
+    {
+        var urls = new string[job.UrlCount];
+        var count = 0;
+        await foreach (var line in store.ReadLinesAsync(job.UrlListBlobName, cancellationToken).ConfigureAwait(false))
+        {
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            if (count == urls.Length)
+            {
+                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                    $"'{job.UrlListBlobName}' holds more than the {job.UrlCount} URLs job.json announces."));
+            }
+
+            urls[count++] = line;
+        }
+
+        return count == urls.Length
+            ? urls
+            : throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"'{job.UrlListBlobName}' holds {count} URLs; job.json announces {job.UrlCount}."));
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Crawl {JobId}: {UrlCount} URLs planned in {BatchCount} batches and {ShardCount} shards")]
+    private static partial void LogPlanned(ILogger logger, string jobId, int urlCount, int batchCount, int shardCount);
+}

@@ -1,0 +1,130 @@
+using FetchFunctions.Core.Jobs;
+using FetchFunctions.Core.Summary;
+using Microsoft.Extensions.Logging;
+
+namespace FetchFunctions.Core.Orchestration;
+
+/// <summary>Runs a job in this process through the same orchestration logic the Durable orchestrators run: the port calls
+/// the activities directly (on the thread pool, so a window of batches really runs in parallel) and shards as nested
+/// runs of the shard logic. Progress is reported after every batch. Cancelling the token stops every activity in
+/// flight and the run throws <see cref="OperationCanceledException"/>; nothing keeps running after it returns.</summary>
+internal sealed class InProcessCrawlRunner(ICrawlActivities activities, TimeProvider timeProvider, ILogger<InProcessCrawlRunner> logger) : ICrawlRunner
+{
+    private TimeProvider Time => timeProvider;
+
+    private ILogger Logger => logger;
+
+    public async Task<CrawlSummary> RunAsync(JobTicket ticket, IProgress<CrawlProgress>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(ticket);
+        cancellationToken.ThrowIfCancellationRequested();
+        using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var state = new RunState(progress);
+        try
+        {
+            return await CrawlOrchestration.RunJobAsync(new Context(ticket.JobId, this, state, run.Token), ticket).ConfigureAwait(false);
+        }
+        finally
+        {
+            // A failed batch fails the run while others are still fetching: stop them and wait until they have.
+            await run.CancelAsync().ConfigureAwait(false);
+            await Task.WhenAll(state.Calls()).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private async Task<object> InvokeAsync(string name, string instanceId, object input, RunState state, CancellationToken cancellationToken)
+    {
+        // Off the caller's thread: the orchestration logic starts a whole window of calls before it awaits any.
+        await Task.Yield();
+        cancellationToken.ThrowIfCancellationRequested();
+        switch (name, input)
+        {
+            case (CrawlFunctionNames.PlanActivity, JobTicket ticket):
+                var plan = await activities.PlanAsync(ticket, cancellationToken).ConfigureAwait(false);
+                state.Planned(plan);
+                return plan;
+            case (CrawlFunctionNames.FetchBatchActivity, BatchWork batch):
+                var stats = await activities.FetchBatchAsync(batch, cancellationToken).ConfigureAwait(false);
+                state.BatchDone(stats);
+                return stats;
+            case (CrawlFunctionNames.WriteSummaryActivity, SummaryWork work):
+                return await activities.WriteSummaryAsync(work, cancellationToken).ConfigureAwait(false);
+            case (CrawlFunctionNames.ShardOrchestrator, ShardWork shard):
+                return await CrawlOrchestration.RunShardAsync(new Context(instanceId, this, state, cancellationToken), shard).ConfigureAwait(false);
+            default:
+                throw new InvalidOperationException($"Nothing named '{name}' takes a {input.GetType().Name}.");
+        }
+    }
+
+    /// <summary>What one run shares across its orchestration contexts: the calls it started and the progress so far.</summary>
+    private sealed class RunState(IProgress<CrawlProgress>? progress)
+    {
+        private readonly Lock _lock = new();
+        private readonly List<Task> _calls = [];
+        private CrawlProgress _progress = new(0, 0, 0, 0, 0);
+
+        public Task<T> Track<T>(Task<T> call)
+        {
+            lock (_lock)
+            {
+                _calls.Add(call);
+            }
+
+            return call;
+        }
+
+        public Task[] Calls()
+        {
+            lock (_lock)
+            {
+                return [.. _calls];
+            }
+        }
+
+        public void Planned(CrawlPlan plan) => Report(_ => new CrawlProgress(0, plan.BatchCount, 0, plan.UrlCount, 0));
+
+        public void BatchDone(BatchStats stats) => Report(p => p with
+        {
+            BatchesDone = p.BatchesDone + stats.Batches,
+            UrlsDone = p.UrlsDone + stats.Urls,
+            Bytes = p.Bytes + stats.Bytes,
+        });
+
+        private void Report(Func<CrawlProgress, CrawlProgress> update)
+        {
+            // Under the lock, so reports arrive in order and never go backwards.
+            lock (_lock)
+            {
+                _progress = update(_progress);
+                progress?.Report(_progress);
+            }
+        }
+    }
+
+    private sealed class Context(string instanceId, InProcessCrawlRunner runner, RunState state, CancellationToken cancellationToken)
+        : ICrawlOrchestrationContext
+    {
+        public string InstanceId => instanceId;
+
+        public DateTimeOffset CurrentUtcDateTime => runner.Time.GetUtcNow();
+
+        // Nothing is replayed in process, so every log line is real.
+        public ILogger ReplaySafeLogger => runner.Logger;
+
+        public CrawlProgress? CustomStatus { get; private set; }
+
+        public Task<TResult> CallActivityAsync<TResult>(string name, object input) => Call<TResult>(name, instanceId, input);
+
+        public Task<TResult> CallSubOrchestratorAsync<TResult>(string name, string instanceId, object input) => Call<TResult>(name, instanceId, input);
+
+        public void SetCustomStatus(CrawlProgress status) => CustomStatus = status;
+
+        private Task<TResult> Call<TResult>(string name, string callInstanceId, object input)
+        {
+            ArgumentNullException.ThrowIfNull(input);
+            return state.Track(CastAsync<TResult>(runner.InvokeAsync(name, callInstanceId, input, state, cancellationToken)));
+        }
+
+        private static async Task<TResult> CastAsync<TResult>(Task<object> call) => (TResult)await call.ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,50 @@
+using FetchFunctions.Core.Orchestration;
+
+namespace FetchFunctions.Core.Summary;
+
+/// <summary>Turns the per-URL results of one batch into its mergeable statistics.</summary>
+internal static class BatchStatsBuilder
+{
+    public static BatchStats From(IReadOnlyCollection<UrlResult> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var statuses = new Dictionary<int, long>();
+        var errors = new Dictionary<string, long>(StringComparer.Ordinal);
+        var hosts = new Dictionary<string, HostStats>(StringComparer.Ordinal);
+        foreach (var result in results)
+        {
+            if (result.Status is { } status)
+            {
+                statuses[status] = statuses.GetValueOrDefault(status) + 1;
+            }
+
+            if (result.ErrorKind is { } kind)
+            {
+                var name = kind.ToString();
+                errors[name] = errors.GetValueOrDefault(name) + 1;
+            }
+
+            var one = new HostStats(result.Host, 1, result.Succeeded ? 1 : 0, result.Succeeded ? 0 : 1, result.Bytes);
+            hosts[result.Host] = hosts.TryGetValue(result.Host, out var seen) ? seen.Add(one) : one;
+        }
+
+        var (hostTable, otherHosts) = HostStats.Cap(hosts.Values, BatchStats.MaxHosts, null);
+        var stored = results.Where(r => r.BlobName is not null).ToList();
+        return new BatchStats
+        {
+            Batches = 1,
+            Urls = results.Count,
+            Succeeded = results.Count(r => r.Succeeded),
+            Failed = results.Count(r => !r.Succeeded),
+            Bytes = results.Sum(r => r.Bytes),
+            BodiesStored = stored.Count,
+            StoredBytes = stored.Sum(r => r.Bytes),
+            Attempts = results.Sum(r => (long)r.Attempts),
+            StatusCodes = Counts.Sorted(statuses),
+            ErrorKinds = Counts.Sorted(errors),
+            Latency = LatencyHistogram.FromMilliseconds(results.Where(r => r.Started).Select(r => r.DurationMs)),
+            Hosts = hostTable,
+            OtherHosts = otherHosts,
+        };
+    }
+}

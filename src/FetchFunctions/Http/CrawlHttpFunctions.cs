@@ -1,0 +1,148 @@
+using System.Text.Json;
+using FetchFunctions.Core.Jobs;
+using FetchFunctions.Core.Orchestration;
+using FetchFunctions.Core.Summary;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Extensions;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Logging;
+
+namespace FetchFunctions.Http;
+
+/// <summary>The HTTP API: submit a crawl job, read its status, cancel it. Validation, storage and every other
+/// decision are Core's; these functions translate between HTTP and Core/Durable types.</summary>
+public sealed class CrawlHttpFunctions
+{
+    private const string CrawlsRoute = "crawls";
+    private const string CrawlRoute = "crawls/{id}";
+
+    private static readonly JsonSerializerOptions RequestJson = new(JsonSerializerDefaults.Web);
+
+    private readonly ICrawlIntake _intake;
+    private readonly ILogger<CrawlHttpFunctions> _logger;
+
+    public CrawlHttpFunctions(ICrawlIntake intake, ILogger<CrawlHttpFunctions> logger)
+    {
+        ArgumentNullException.ThrowIfNull(intake);
+        ArgumentNullException.ThrowIfNull(logger);
+        _intake = intake;
+        _logger = logger;
+    }
+
+    /// <summary><c>POST /api/crawls</c>: 202 with the job id and status URL, the ticket on the intake queue; 400 with
+    /// every problem otherwise. Re-posting a job id stores the same job again and enqueues a ticket the queue trigger
+    /// recognises as a duplicate.</summary>
+    [Function(nameof(SubmitCrawl))]
+    public async Task<SubmitCrawlOutput> SubmitCrawl(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = CrawlsRoute)] HttpRequest request,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+
+        CrawlJobRequest? job;
+        try
+        {
+            job = await JsonSerializer.DeserializeAsync<CrawlJobRequest>(request.Body, RequestJson, cancellationToken);
+        }
+        catch (JsonException exception)
+        {
+            _logger.MalformedBody(exception);
+            return SubmitCrawlOutput.Rejected(ProblemResults.BadRequest("The request body is not valid JSON.", exception.Message));
+        }
+
+        if (job is null)
+        {
+            return SubmitCrawlOutput.Rejected(ProblemResults.BadRequest("The request body is empty.", "Send the crawl job as a JSON object."));
+        }
+
+        var result = await _intake.SubmitAsync(job, cancellationToken);
+        if (result.Ticket is not { } ticket)
+        {
+            _logger.JobRejected(result.Problems.Count);
+            return SubmitCrawlOutput.Rejected(ProblemResults.Invalid(result.Problems));
+        }
+
+        _logger.JobAccepted(ticket.JobId, result.UrlCount, result.DuplicatesRemoved);
+        var statusUrl = CrawlUrl(request, ticket.JobId);
+        return new SubmitCrawlOutput
+        {
+            IntakeMessage = ticket.ToMessage(),
+            HttpResponse = new AcceptedResult(statusUrl, new CrawlAccepted(ticket.JobId, statusUrl, result.UrlCount, result.DuplicatesRemoved)),
+        };
+    }
+
+    /// <summary><c>GET /api/crawls/{id}</c>: runtime status, progress, and the summary once completed; 404 when no
+    /// orchestration exists for the id (yet: a just-accepted job starts within seconds).</summary>
+    [Function(nameof(GetCrawl))]
+    public async Task<IActionResult> GetCrawl(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = CrawlRoute)] HttpRequest request,
+        string id,
+        [DurableClient] DurableTaskClient client,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(client);
+
+        var metadata = await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken);
+        if (metadata is null)
+        {
+            return ProblemResults.NotFound(id);
+        }
+
+        var summary = metadata.RuntimeStatus == OrchestrationRuntimeStatus.Completed
+            ? metadata.ReadOutputAs<CrawlSummary>() ?? await _intake.GetSummaryAsync(id, cancellationToken)
+            : null;
+        var failure = metadata.FailureDetails is { } details ? new CrawlFailure(details.ErrorType, details.ErrorMessage) : null;
+
+        return new OkObjectResult(new CrawlStatus(
+            id,
+            Enum.GetName(metadata.RuntimeStatus) ?? "Unknown",
+            metadata.CreatedAt,
+            metadata.LastUpdatedAt,
+            metadata.ReadCustomStatusAs<CrawlProgress>(),
+            summary,
+            failure));
+    }
+
+    /// <summary><c>DELETE /api/crawls/{id}</c>: terminates the job and its shard sub-orchestrations. Idempotent: a
+    /// job that already ended is left as it is (202 again), an unknown id is 404.</summary>
+    [Function(nameof(CancelCrawl))]
+    public async Task<IActionResult> CancelCrawl(
+        [HttpTrigger(AuthorizationLevel.Function, "delete", Route = CrawlRoute)] HttpRequest request,
+        string id,
+        [DurableClient] DurableTaskClient client,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(client);
+
+        var metadata = await client.GetInstanceAsync(id, getInputsAndOutputs: false, cancellationToken);
+        if (metadata is null)
+        {
+            return ProblemResults.NotFound(id);
+        }
+
+        var runtimeStatus = Enum.GetName(metadata.RuntimeStatus) ?? "Unknown";
+        var terminating = !metadata.IsCompleted;
+        if (terminating)
+        {
+            await client.TerminateInstanceAsync(
+                id,
+                new TerminateInstanceOptions { Output = "Cancelled on request.", Recursive = true },
+                cancellationToken);
+            _logger.CancelRequested(id, runtimeStatus);
+        }
+
+        var statusUrl = UriHelper.BuildAbsolute(request.Scheme, request.Host, request.PathBase, request.Path);
+        return new AcceptedResult(statusUrl, new CrawlCancellation(id, runtimeStatus, terminating, statusUrl));
+    }
+
+    /// <summary>The job's status URL, built from the request so the host's route prefix and forwarded host apply.</summary>
+    private static string CrawlUrl(HttpRequest request, string jobId)
+    {
+        var crawls = request.Path.Value?.TrimEnd('/') ?? string.Empty;
+        return UriHelper.BuildAbsolute(request.Scheme, request.Host, request.PathBase, new PathString($"{crawls}/{jobId}"));
+    }
+}

@@ -1,0 +1,41 @@
+using FetchFunctions.Core.Jobs;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+
+namespace FetchFunctions.Http;
+
+/// <summary>RFC 7807 problem details (application/problem+json) for the HTTP API.</summary>
+internal static class ProblemResults
+{
+    private const string ProblemJson = "application/problem+json";
+
+    public static ObjectResult BadRequest(string title, string detail) =>
+        Create(StatusCodes.Status400BadRequest, title, detail, problems: null);
+
+    /// <summary>Every problem Core found, each with its path, offending value and reason, in a <c>problems</c> extension.</summary>
+    public static ObjectResult Invalid(IReadOnlyList<ValidationProblem> problems)
+    {
+        ArgumentNullException.ThrowIfNull(problems);
+        return Create(
+            StatusCodes.Status400BadRequest,
+            "The crawl job is invalid.",
+            $"{problems.Count} problem(s) found; nothing was started.",
+            problems);
+    }
+
+    public static ObjectResult NotFound(string jobId) =>
+        Create(StatusCodes.Status404NotFound, "No such crawl job.", $"No orchestration exists for job '{jobId}'.", problems: null);
+
+    private static ObjectResult Create(int status, string title, string detail, IReadOnlyList<ValidationProblem>? problems)
+    {
+        var problem = new ProblemDetails { Status = status, Title = title, Detail = detail };
+        if (problems is not null)
+        {
+            problem.Extensions["problems"] = problems;
+        }
+
+        var result = new ObjectResult(problem) { StatusCode = status };
+        result.ContentTypes.Add(ProblemJson);
+        return result;
+    }
+}

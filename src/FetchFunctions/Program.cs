@@ -1,0 +1,19 @@
+using FetchFunctions;
+using FetchFunctions.Core;
+using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Extensions.Hosting;
+
+var builder = FunctionsApplication.CreateBuilder(args);
+
+// ASP.NET Core integration: HTTP functions take HttpRequest and return IActionResult.
+builder.ConfigureFunctionsWebApplication();
+
+// The queue trigger and output bindings use a constant queue name; fail at start if configuration disagrees.
+IntakeQueue.EnsureConfigurationMatches(builder.Configuration);
+
+// Blob and queue clients from the same AzureWebJobsStorage connection the host uses.
+builder.Services.AddStorageClients(builder.Configuration);
+
+builder.Services.AddFetchFunctionsCore(builder.Configuration);
+
+builder.Build().Run();

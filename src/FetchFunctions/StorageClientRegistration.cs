@@ -1,0 +1,82 @@
+using Azure.Core;
+using Azure.Identity;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Azure;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace FetchFunctions;
+
+/// <summary>Registers the <see cref="Azure.Storage.Blobs.BlobServiceClient"/> and <see cref="QueueServiceClient"/>
+/// Core needs, from the <c>AzureWebJobsStorage</c> connection the Functions host itself uses.</summary>
+internal static class StorageClientRegistration
+{
+    public const string ConnectionName = "AzureWebJobsStorage";
+
+    public static IServiceCollection AddStorageClients(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        var storage = configuration.GetSection(ConnectionName);
+
+        services.AddAzureClients(clients =>
+        {
+            if (!string.IsNullOrEmpty(storage.Value))
+            {
+                // A connection string ("UseDevelopmentStorage=true" locally): the section-based overloads treat the
+                // section's own value as the client's connectionString argument.
+                IConfiguration connection = storage;
+                clients.AddBlobServiceClient(connection);
+                clients.AddQueueServiceClient(connection).ConfigureOptions(UseQueueTriggerEncoding);
+                return;
+            }
+
+            // Identity-based connection (AzureWebJobsStorage__blobServiceUri, __queueServiceUri, __credential,
+            // __clientId). The section-based overloads would look for a "serviceUri" key, so the URIs are read here.
+            var credential = CreateCredential(storage);
+            clients.AddBlobServiceClient(ServiceUri(storage, "blob")).WithCredential(credential);
+            clients.AddQueueServiceClient(ServiceUri(storage, "queue"))
+                .WithCredential(credential)
+                .ConfigureOptions(UseQueueTriggerEncoding);
+        });
+        return services;
+    }
+
+    /// <summary>The queue extension reads and writes Base64 message bodies by default (host.json
+    /// <c>extensions.queues.messageEncoding</c>); Core's queue client must match it.</summary>
+    private static void UseQueueTriggerEncoding(QueueClientOptions options) => options.MessageEncoding = QueueMessageEncoding.Base64;
+
+    private static Uri ServiceUri(IConfigurationSection storage, string service)
+    {
+        var explicitUri = storage[$"{service}ServiceUri"];
+        if (!string.IsNullOrEmpty(explicitUri))
+        {
+            return new Uri(explicitUri, UriKind.Absolute);
+        }
+
+        var accountName = storage["accountName"];
+        if (!string.IsNullOrEmpty(accountName))
+        {
+            return new Uri($"https://{accountName}.{service}.core.windows.net", UriKind.Absolute);
+        }
+
+        throw new InvalidOperationException(
+            $"{ConnectionName} is neither a connection string nor has {ConnectionName}__{service}ServiceUri " +
+            $"(or {ConnectionName}__accountName) set.");
+    }
+
+    /// <summary>Same meaning as the host's identity-based connections: <c>credential=managedidentity</c> with an
+    /// optional <c>clientId</c> (user-assigned), otherwise the default credential chain.</summary>
+    private static TokenCredential CreateCredential(IConfigurationSection storage)
+    {
+        if (string.Equals(storage["credential"], "managedidentity", StringComparison.OrdinalIgnoreCase))
+        {
+            var clientId = storage["clientId"];
+            return new ManagedIdentityCredential(string.IsNullOrEmpty(clientId)
+                ? ManagedIdentityId.SystemAssigned
+                : ManagedIdentityId.FromUserAssignedClientId(clientId));
+        }
+
+        return new DefaultAzureCredential();
+    }
+}

@@ -1,0 +1,63 @@
+using FetchFunctions.Core.Fetching;
+using FetchFunctions.Core.Jobs;
+using Microsoft.Extensions.Options;
+
+namespace FetchFunctions.Core.Tests.Jobs;
+
+public sealed class CrawlOptionsValidatorTests
+{
+    private static (CrawlOptionsValidator Sut, CrawlOptions Crawl, FetchOptions Fetch) CreateSut()
+    {
+        var fetch = new FetchOptions();
+        return (new CrawlOptionsValidator(Options.Create(fetch)), new CrawlOptions(), fetch);
+    }
+
+    [Fact]
+    public void Validate_Defaults_Succeed()
+    {
+        var (sut, crawl, _) = CreateSut();
+
+        Assert.True(sut.Validate(null, crawl).Succeeded);
+    }
+
+    private static readonly Dictionary<string, Action<CrawlOptions, FetchOptions>> BrokenRules = new()
+    {
+        { "Crawl:MaxInlineUrls", (c, _) => { c.MaxUrls = 100; c.MaxInlineUrls = 101; } },
+        { "Crawl:BatchSize", (c, _) => c.BatchSize = c.MaxBatchSize + 1 },
+        { "Crawl:MaxConcurrencyPerHost", (c, _) => c.MaxConcurrencyPerHost = c.MaxConcurrency + 1 },
+        { "Crawl:MaxUrls", (c, _) => { c.BatchSize = 1; c.BatchesPerShard = 1; } },
+        { "Crawl:AllowedPorts", (c, _) => c.AllowedPorts = [443, 70000] },
+        { "Fetch:AttemptTimeout", (_, f) => f.AttemptTimeout = f.TotalTimeout },
+        { "Fetch:TotalTimeout", (_, f) => f.TotalTimeout = f.FetchDeadline + TimeSpan.FromSeconds(1) },
+        { "Fetch:ConnectTimeout", (_, f) => f.ConnectTimeout = f.AttemptTimeout + TimeSpan.FromSeconds(1) },
+        { "Fetch:BodyIdleTimeout", (_, f) => f.BodyIdleTimeout = f.FetchDeadline + TimeSpan.FromSeconds(1) },
+        { "Fetch:RetryBaseDelay", (_, f) => f.RetryBaseDelay = f.MaxRetryDelay + TimeSpan.FromSeconds(1) },
+        { "Fetch:FetchDeadline", (c, f) => f.FetchDeadline = c.BatchDeadline },
+        { "Crawl:BatchDeadline", (c, _) => c.BatchDeadline = c.FunctionTimeout - TimeSpan.FromSeconds(29) },
+    };
+
+    public static TheoryData<string> BrokenRuleNames => [.. BrokenRules.Keys];
+
+    [Theory]
+    [MemberData(nameof(BrokenRuleNames))]
+    public void Validate_BrokenCrossFieldRule_FailsNamingIt(string setting)
+    {
+        var (sut, crawl, fetch) = CreateSut();
+        BrokenRules[setting](crawl, fetch);
+
+        var result = sut.Validate(null, crawl);
+
+        Assert.True(result.Failed);
+        var failure = Assert.Single(result.Failures!);
+        Assert.StartsWith(setting, failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_BatchDeadlineExactlyMarginBelowFunctionTimeout_Succeeds()
+    {
+        var (sut, crawl, _) = CreateSut();
+        crawl.BatchDeadline = crawl.FunctionTimeout - CrawlOptions.ResultWriteMargin;
+
+        Assert.True(sut.Validate(null, crawl).Succeeded);
+    }
+}
