@@ -28,7 +28,7 @@ internal sealed class CoreHost : IAsyncDisposable
     public FetchPolicy Policy => FetchPolicy.FromOptions(Provider.GetRequiredService<IOptions<FetchOptions>>().Value);
 
     /// <summary>Core against Azurite (<paramref name="storage"/> a connection string), or discarding bodies (null).</summary>
-    public static CoreHost Create(string? storage, int concurrency, long maxBodyBytes, IDictionary<string, string?>? settings = null)
+    public static CoreHost Create(string? storage, int concurrency, long maxBodyBytes, IDictionary<string, string?>? settings = null, Func<HttpMessageHandler>? primaryHandler = null)
     {
         var values = new Dictionary<string, string?>
         {
@@ -54,6 +54,11 @@ internal sealed class CoreHost : IAsyncDisposable
         }
 
         services.AddFetchFunctionsCore(configuration);
+        if (primaryHandler is not null)
+        {
+            // The profile's in-process stand-in for the network: the last primary handler configured wins.
+            services.AddHttpClient(FetchEngineServiceCollectionExtensions.HttpClientName).ConfigurePrimaryHttpMessageHandler(primaryHandler);
+        }
         return new CoreHost(services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true }));
     }
 

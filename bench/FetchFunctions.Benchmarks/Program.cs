@@ -59,7 +59,7 @@ await using (var server = ChildProcess.Start(PageServer.Command, options.PageByt
 
     if (options.Includes("profile"))
     {
-        await Profile.RunAsync(options, origin, report, cancellation.Token);
+        await Profile.RunAsync(options, report, cancellation.Token);
     }
 }
 
