@@ -28,7 +28,8 @@ internal sealed class CoreHost : IAsyncDisposable
     public FetchPolicy Policy => FetchPolicy.FromOptions(Provider.GetRequiredService<IOptions<FetchOptions>>().Value);
 
     /// <summary>Core against Azurite (<paramref name="storage"/> a connection string), or discarding bodies (null).</summary>
-    public static CoreHost Create(string? storage, int concurrency, long maxBodyBytes, IDictionary<string, string?>? settings = null, Func<HttpMessageHandler>? primaryHandler = null)
+    public static CoreHost Create(string? storage, int concurrency, long maxBodyBytes, IDictionary<string, string?>? settings = null,
+        Func<HttpMessageHandler>? primaryHandler = null, Action<IServiceCollection>? before = null)
     {
         var values = new Dictionary<string, string?>
         {
@@ -53,6 +54,7 @@ internal sealed class CoreHost : IAsyncDisposable
             services.AddSingleton<IBodySink, DiscardingBodySink>();
         }
 
+        before?.Invoke(services);
         services.AddFetchFunctionsCore(configuration);
         if (primaryHandler is not null)
         {

@@ -12,6 +12,11 @@ if (args is [BigBody.Command, var side, var url, var storage])
     return await BigBody.RunChildAsync(side, new Uri(url), storage);
 }
 
+if (args is [Planning.Command, var planStorage, var jobId, var jobBlob])
+{
+    return await Planning.RunChildAsync(planStorage, jobId, jobBlob);
+}
+
 if (args.Contains("--help") || args.Contains("-h"))
 {
     Console.WriteLine(BenchOptions.Usage);
@@ -57,10 +62,20 @@ await using (var server = ChildProcess.Start(PageServer.Command, options.PageByt
         await BigBody.RunAsync(options, origin, report, cancellation.Token);
     }
 
-    if (options.Includes("profile"))
+    if (options.Includes("job"))
     {
-        await Profile.RunAsync(options, report, cancellation.Token);
+        await WholeJob.RunAsync(options, origin, report, cancellation.Token);
     }
+}
+
+if (options.Includes("plan"))
+{
+    await Planning.RunAsync(options, report, cancellation.Token);
+}
+
+if (options.Includes("profile"))
+{
+    await Profile.RunAsync(options, report, cancellation.Token);
 }
 
 Console.WriteLine(report.ToTable());
