@@ -13,7 +13,7 @@ internal static class BigBody
 
     private const string BlobName = "bench/big";
 
-    private sealed record Outcome(double Seconds, long Bytes, long PeakRssBytes);
+    private sealed record Outcome(double Seconds, long Bytes, long PeakRssBytes, double CpuSeconds);
 
     public static async Task RunAsync(BenchOptions options, Uri server, Report report, CancellationToken cancellationToken)
     {
@@ -48,6 +48,8 @@ internal static class BigBody
         var ratio = report.Add(part, "engine / bare", "ratio", engine.Zip(baseline, (e, b) => MiBps(e) / MiBps(b)));
         var peak = report.Add(part, "engine peak RSS", "MB", engine.Select(Mb));
         report.Add(part, "bare peak RSS", "MB", baseline.Select(Mb));
+        report.Add(part, "engine CPU per GiB", "s", engine.Select(CpuPerGiB));
+        report.Add(part, "bare CPU per GiB", "s", baseline.Select(CpuPerGiB));
         report.AddTarget("big body engine / bare MiB/s", "≥ 0.90", $"{ratio.Median:0.00}", ratio.Median >= 0.9);
         report.AddTarget($"big body ({options.BigBytes / (1024 * 1024)} MiB) engine peak RSS", "≤ 150 MB", $"{peak.Median:0} MB (max {peak.Max:0})", peak.Max <= 150);
     }
@@ -57,6 +59,7 @@ internal static class BigBody
     {
         double seconds;
         long bytes;
+        TimeSpan cpu;
         if (side == "engine")
         {
             await using var core = CoreHost.Create(storage, concurrency: 1, maxBodyBytes: 64L << 30, new Dictionary<string, string?>
@@ -65,8 +68,10 @@ internal static class BigBody
                 ["Fetch:FetchDeadline"] = "00:30:00",
             });
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var cpuStarted = Environment.CpuUsage.TotalTime;
             var result = await core.Engine.FetchAsync(new FetchRequest(url, BlobName, core.Policy), CancellationToken.None);
             seconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
+            cpu = Environment.CpuUsage.TotalTime - cpuStarted;
             if (!result.Succeeded)
             {
                 await Console.Error.WriteLineAsync($"engine: {result.ErrorKind} {result.Error}");
@@ -80,19 +85,23 @@ internal static class BigBody
             using var client = SmallPages.CreateBareClient(concurrency: 1);
             var blob = new BlobServiceClient(storage).GetBlobContainerClient(CoreHost.ContainerName).GetBlobClient(BlobName);
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var cpuStarted = Environment.CpuUsage.TotalTime;
             using var response = await client.GetAsync(url, HttpCompletionOption.ResponseHeadersRead);
             response.EnsureSuccessStatusCode();
             await using var body = await response.Content.ReadAsStreamAsync();
             await blob.UploadAsync(body, overwrite: true);
             seconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
+            cpu = Environment.CpuUsage.TotalTime - cpuStarted;
             bytes = (await blob.GetPropertiesAsync()).Value.ContentLength;
         }
 
-        await Console.Out.WriteLineAsync(JsonSerializer.Serialize(new Outcome(seconds, bytes, Measure.PeakRssBytes() ?? 0)));
+        await Console.Out.WriteLineAsync(JsonSerializer.Serialize(new Outcome(seconds, bytes, Measure.PeakRssBytes() ?? 0, cpu.TotalSeconds)));
         return 0;
     }
 
     private static double MiBps(Outcome outcome) => outcome.Bytes / (1024.0 * 1024) / outcome.Seconds;
 
     private static double Mb(Outcome outcome) => outcome.PeakRssBytes / 1e6;
+
+    private static double CpuPerGiB(Outcome outcome) => outcome.CpuSeconds / (outcome.Bytes / (1024.0 * 1024 * 1024));
 }

@@ -16,6 +16,9 @@ internal sealed class CoreHost : IAsyncDisposable
 {
     public const string ContainerName = "bench";
 
+    /// <summary>Environment variables with this prefix override Core settings in every Core the benchmark builds.</summary>
+    public const string SettingPrefix = "FETCHBENCH_";
+
     // Never contacted when bodies are discarded: a closed loopback port keeps a misrouted call local.
     private static readonly string UnusedStorage = AzuriteProcess.ConnectionStringFor(1, 1, 1);
 
@@ -41,6 +44,15 @@ internal sealed class CoreHost : IAsyncDisposable
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             values[key] = value;
+        }
+
+        // Core settings to try without a rebuild, e.g. FETCHBENCH_Fetch__UploadConcurrency=4 (child processes inherit them).
+        foreach (var entry in Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>())
+        {
+            if (entry.Key is string name && name.StartsWith(SettingPrefix, StringComparison.Ordinal))
+            {
+                values[name[SettingPrefix.Length..].Replace("__", ":", StringComparison.Ordinal)] = entry.Value as string;
+            }
         }
 
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
