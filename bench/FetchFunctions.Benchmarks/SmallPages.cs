@@ -55,10 +55,12 @@ internal static class SmallPages
         await using (scratch)
         {
             await using var core = CoreHost.Create(scratch.ConnectionString, options.Concurrency, options.BigBytes);
-            var warmups = Requests(options, server, core.Policy, "warmup")[..WarmupCount(options)];
-            var names = warmups.Select(r => r.BlobName).ToArray();
-            await Measure.WarmUpAsync(WarmupTime(options), () => EngineFetchAsync(core.Engine, warmups, options, cancellationToken));
-            await Measure.WarmUpAsync(WarmupTime(options), () => BareUploadAsync(scratchContainer, names, page, options, cancellationToken));
+
+            // New names for every warm-up batch: Azurite slows down on overwrites.
+            var batch = 0;
+            FetchRequest[] NextWarmups() => Requests(options, server, core.Policy, $"warmup{batch++}")[..WarmupCount(options)];
+            await Measure.WarmUpAsync(WarmupTime(options), () => EngineFetchAsync(core.Engine, NextWarmups(), options, cancellationToken));
+            await Measure.WarmUpAsync(WarmupTime(options), () => BareUploadAsync(scratchContainer, NextWarmups().Select(r => r.BlobName).ToArray(), page, options, cancellationToken));
         }
 
         var engine = new List<Sample>();
