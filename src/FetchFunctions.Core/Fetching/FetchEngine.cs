@@ -38,8 +38,17 @@ internal sealed partial class FetchEngine(
         }
 
         var policy = request.Policy;
-        using var deadline = new CancellationTokenSource(policy.FetchDeadline, timeProvider);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        // One source joins the caller's token and the fetch deadline: on the system clock the deadline is the linked
+        // source's own timer; another clock (tests) gets a timer source of its own, linked in.
+        using var deadline = timeProvider == TimeProvider.System ? null : new CancellationTokenSource(policy.FetchDeadline, timeProvider);
+        using var linked = deadline is null
+            ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken)
+            : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        if (deadline is null)
+        {
+            linked.CancelAfter(policy.FetchDeadline);
+        }
+
         var deadlineAt = timeProvider.GetUtcNow() + policy.FetchDeadline;
         var client = httpClientFactory.CreateClient(FetchEngineServiceCollectionExtensions.HttpClientName);
         try
@@ -90,7 +99,8 @@ internal sealed partial class FetchEngine(
                 }
             }
         }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && Classify(ex, deadline.IsCancellationRequested, policy) is { } classified)
+        // The caller did not cancel, so a cancelled linked source means the deadline passed.
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && Classify(ex, linked.IsCancellationRequested, policy) is { } classified)
         {
             return Finish(state, classified.Kind, classified.Message);
         }
