@@ -9,6 +9,8 @@ internal readonly record struct Sample(TimeSpan Wall, TimeSpan Cpu)
     public double Rate(int count) => count / Wall.TotalSeconds;
 
     public double CpuMicrosecondsPer(int count) => Cpu.TotalMicroseconds / count;
+
+    public static Sample operator +(Sample left, Sample right) => new(left.Wall + right.Wall, left.Cpu + right.Cpu);
 }
 
 internal static class Measure
