@@ -69,7 +69,7 @@ public static partial class CrawlOrchestration
         string.Create(CultureInfo.InvariantCulture, $"{jobId}:shard:{shardIndex:D4}");
 
     /// <summary>The shards of a plan. The job's window of <see cref="CrawlPlan.MaxBatchesInFlight"/> batches is shared
-    /// among the shards in flight, so the job never has more batches in flight than its window.</summary>
+    /// equally among the shards in flight, so the job never has more batches in flight than its window.</summary>
     internal static IReadOnlyList<ShardWork> Shards(CrawlPlan plan)
     {
         ArgumentNullException.ThrowIfNull(plan);
@@ -88,7 +88,21 @@ public static partial class CrawlOrchestration
         return shards;
     }
 
-    internal static int ShardsInFlight(CrawlPlan plan) => Math.Max(1, Math.Min(plan.ShardCount, plan.MaxBatchesInFlight));
+    /// <summary>The largest divisor of the job's window that is at most the shard count: each shard in flight then gets
+    /// an equal share of the window, and together they keep exactly the window's batches in flight.</summary>
+    internal static int ShardsInFlight(CrawlPlan plan)
+    {
+        var window = Math.Max(1, plan.MaxBatchesInFlight);
+        for (var shards = Math.Min(plan.ShardCount, window); shards > 1; shards--)
+        {
+            if (window % shards == 0)
+            {
+                return shards;
+            }
+        }
+
+        return 1;
+    }
 
     /// <summary>Starts up to <paramref name="window"/> calls, and the next one each time one completes, in index order.
     /// Results are merged as they complete; a failed call fails the whole fan-out.</summary>

@@ -235,6 +235,21 @@ public sealed class CrawlOrchestrationTests
         Assert.True(shards.Max(s => s.MaxBatchesInFlight) * CrawlOrchestration.ShardsInFlight(plan) <= plan.MaxBatchesInFlight);
     }
 
+    [Theory]
+    [InlineData(40, 8, 8, 1)]
+    [InlineData(3, 8, 2, 4)]
+    [InlineData(3, 4, 2, 2)]
+    [InlineData(3, 7, 1, 7)]
+    [InlineData(2, 6, 2, 3)]
+    public void Shards_FewerShardsThanWindow_SplitWindowEvenly(int shardCount, int window, int shardsInFlight, int perShard)
+    {
+        var plan = new CrawlPlan(JobId, shardCount * 1000, 0, shardCount * 100, 100, shardCount, window);
+
+        Assert.Equal(shardsInFlight, CrawlOrchestration.ShardsInFlight(plan));
+        Assert.All(CrawlOrchestration.Shards(plan), s => Assert.Equal(perShard, s.MaxBatchesInFlight));
+        Assert.Equal(window, shardsInFlight * perShard);
+    }
+
     [Fact]
     public void RunShardAsync_Shard_FetchesItsOwnBatchRangeWithItsWindow()
     {
