@@ -40,7 +40,7 @@ internal sealed partial class CrawlActivities(
             Math.Min(settings.MaxConcurrency, crawl.MaxConcurrency),
             Math.Min(settings.MaxConcurrencyPerHost, crawl.MaxConcurrencyPerHost),
             settings.PerHostDelay > crawl.PerHostDelay ? settings.PerHostDelay : crawl.PerHostDelay,
-            crawl.BatchDeadline - timeProvider.GetElapsedTime(startedAt));
+            TimeSpan.FromTicks(Math.Max(0, (crawl.BatchDeadline - timeProvider.GetElapsedTime(startedAt)).Ticks)));
         var results = await fetcher.FetchAsync(batch.JobId, manifest.Urls, PolicyFor(settings, fetchOptions.Value), limits, cancellationToken)
             .ConfigureAwait(false);
         await store.UploadAsync(BlobNames.BatchResults(batch.JobId, batch.BatchIndex), Ndjson(results), JobStore.NdjsonContentType, cancellationToken)

@@ -144,7 +144,9 @@ public sealed class CrawlJobEndToEndTests
         Assert.Equal(25, summary.DuplicatesRemoved);
         Assert.Equal(42, summary.Batches);
         Assert.Equal([new HostStats("127.0.0.1", 2100, served200, 2100 - served200, summary.Bytes)], summary.Hosts);
-        Assert.Equal(2100, summary.Latency is { P50Milliseconds: > 0 } ? summary.Total : -1);
+        var latency = summary.Latency;
+        Assert.True(latency.P50Milliseconds > 0 && latency.P50Milliseconds <= latency.P95Milliseconds
+            && latency.P95Milliseconds <= latency.P99Milliseconds && latency.P99Milliseconds <= latency.MaxMilliseconds, latency.ToString());
         Assert.Equal((double)served200 / 2100, summary.SuccessRate);
 
         // Bodies stored: exactly the 200s, nothing partial from resets or capped bodies.
