@@ -32,9 +32,8 @@ internal sealed partial class CrawlActivities(
         var startedAt = timeProvider.GetTimestamp();
         var crawl = crawlOptions.Value;
         var job = await store.ReadJobAsync(BlobNames.Job(batch.JobId), cancellationToken).ConfigureAwait(false);
-        var manifestName = BlobNames.BatchManifest(batch.JobId, batch.BatchIndex);
-        var manifest = await store.ReadJsonAsync(manifestName, CrawlJsonContext.Default.BatchManifest, cancellationToken).ConfigureAwait(false)
-            ?? throw new InvalidOperationException($"No batch manifest at '{manifestName}': the job was not planned.");
+        var batchesPerShard = batch.BatchesPerShard > 0 ? batch.BatchesPerShard : crawl.BatchesPerShard;
+        var manifest = await store.ReadBatchManifestAsync(batch.JobId, batch.BatchIndex, batchesPerShard, cancellationToken).ConfigureAwait(false);
         var settings = job.Settings;
         var limits = new BatchLimits(
             Math.Min(settings.MaxConcurrency, crawl.MaxConcurrency),

@@ -30,7 +30,8 @@ public static partial class CrawlOrchestration
         if (plan.ShardCount <= 1)
         {
             totals = await FanOutAsync(plan.BatchCount, plan.MaxBatchesInFlight,
-                index => context.CallActivityAsync<BatchStats>(CrawlFunctionNames.FetchBatchActivity, new BatchWork(plan.JobId, index)),
+                index => context.CallActivityAsync<BatchStats>(CrawlFunctionNames.FetchBatchActivity,
+                    new BatchWork(plan.JobId, index) { BatchesPerShard = plan.BatchesPerShard }),
                 Report);
         }
         else
@@ -58,7 +59,7 @@ public static partial class CrawlOrchestration
         context.SetCustomStatus(new CrawlProgress(0, shard.BatchCount, 0, shard.UrlCount, 0));
         var totals = await FanOutAsync(shard.BatchCount, shard.MaxBatchesInFlight,
             index => context.CallActivityAsync<BatchStats>(
-                CrawlFunctionNames.FetchBatchActivity, new BatchWork(shard.JobId, shard.FirstBatch + index)),
+                CrawlFunctionNames.FetchBatchActivity, new BatchWork(shard.JobId, shard.FirstBatch + index) { BatchesPerShard = shard.BatchesPerShard }),
             totals => context.SetCustomStatus(new CrawlProgress(totals.Batches, shard.BatchCount, totals.Urls, shard.UrlCount, totals.Bytes)));
         LogShardCompleted(context.ReplaySafeLogger, shard.JobId, shard.ShardIndex, totals.Batches, totals.Urls);
         return totals;
@@ -82,6 +83,7 @@ public static partial class CrawlOrchestration
             shards.Add(new ShardWork(plan.JobId, index, first, count, Math.Min(perShardWindow, count))
             {
                 UrlCount = BatchLayout.UrlsInBatches(plan.UrlCount, plan.BatchCount, first, count),
+                BatchesPerShard = plan.BatchesPerShard,
             });
         }
 

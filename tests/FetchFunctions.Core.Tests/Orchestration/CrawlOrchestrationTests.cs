@@ -75,7 +75,7 @@ public sealed class CrawlOrchestrationTests
         Assert.Equal(CrawlFunctionNames.WriteSummaryActivity, calls[^1].Name);
         var batches = calls.Skip(1).SkipLast(1).ToList();
         Assert.All(batches, c => Assert.Equal(CrawlFunctionNames.FetchBatchActivity, c.Name));
-        Assert.Equal(Enumerable.Range(0, 25).Select(i => Json(new BatchWork(JobId, i))), batches.Select(c => c.Input));
+        Assert.Equal(Enumerable.Range(0, 25).Select(i => Json(new BatchWork(JobId, i) { BatchesPerShard = 500 })), batches.Select(c => c.Input));
         Assert.Equal(1234, summary.Total);
         Assert.Equal(Enumerable.Range(0, 25).Sum(i => 1000L * i), summary.Bytes);
     }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using FetchFunctions.Core.Jobs;
 using FetchFunctions.Core.Orchestration;
 using FetchFunctions.Core.Storage;
@@ -27,15 +26,28 @@ public sealed class CrawlPlannerTests
         return result.Ticket ?? throw new InvalidOperationException(string.Join("; ", result.Problems));
     }
 
-    private static async Task<List<BatchManifest>> ManifestsAsync(EngineHost host, string jobId)
+    /// <summary>Every batch of the plan, read the way the batch activity reads it.</summary>
+    private static async Task<List<BatchManifest>> ManifestsAsync(EngineHost host, CrawlPlan plan)
     {
+        var store = host.Provider.GetRequiredService<JobStore>();
         var manifests = new List<BatchManifest>();
-        await foreach (var blob in host.Container.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = BlobNames.BatchManifestPrefix(jobId) }))
+        for (var batch = 0; batch < plan.BatchCount; batch++)
         {
-            manifests.Add(JsonSerializer.Deserialize(await host.DownloadAsync(blob.Name), CrawlJsonContext.Default.BatchManifest)!);
+            manifests.Add(await store.ReadBatchManifestAsync(plan.JobId, batch, plan.BatchesPerShard, CancellationToken.None));
         }
 
         return manifests;
+    }
+
+    private static async Task<List<string>> ManifestBlobsAsync(EngineHost host, string jobId)
+    {
+        var names = new List<string>();
+        await foreach (var blob in host.Container.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = BlobNames.BatchManifestPrefix(jobId) }))
+        {
+            names.Add(blob.Name);
+        }
+
+        return names;
     }
 
     [Fact]
@@ -84,7 +96,7 @@ public sealed class CrawlPlannerTests
     }
 
     [Fact]
-    public async Task PlanAsync_StoredJob_WritesOneManifestPerBatchWithEveryUrlOnce()
+    public async Task PlanAsync_StoredJob_WritesOneShardManifestHoldingEveryBatchAndEveryUrlOnce()
     {
         var (sut, host) = await CreateSutAsync();
         await using var _ = host;
@@ -94,7 +106,8 @@ public sealed class CrawlPlannerTests
         var plan = await sut.PlanAsync(ticket, CancellationToken.None);
 
         Assert.Equal(new CrawlPlan("plan-1", 1234, 0, 25, 500, 1, 8), plan);
-        var manifests = await ManifestsAsync(host, "plan-1");
+        Assert.Equal([BlobNames.ShardManifest("plan-1", 0)], await ManifestBlobsAsync(host, "plan-1"));
+        var manifests = await ManifestsAsync(host, plan);
         Assert.Equal(Enumerable.Range(0, 25), manifests.Select(m => m.BatchIndex));
         Assert.All(manifests, m => Assert.Equal("plan-1", m.JobId));
         Assert.Equal(urls.Order(StringComparer.Ordinal), manifests.SelectMany(m => m.Urls).Order(StringComparer.Ordinal));
@@ -107,10 +120,10 @@ public sealed class CrawlPlannerTests
         await using var _ = host;
         var ticket = await SubmitAsync(host, "plan-2", Urls(500), batchSize: 30);
 
+        var plan = await sut.PlanAsync(ticket, CancellationToken.None);
+        var first = (await ManifestsAsync(host, plan)).Select(m => string.Join('\n', m.Urls)).ToList();
         await sut.PlanAsync(ticket, CancellationToken.None);
-        var first = (await ManifestsAsync(host, "plan-2")).Select(m => string.Join('\n', m.Urls)).ToList();
-        await sut.PlanAsync(ticket, CancellationToken.None);
-        var second = (await ManifestsAsync(host, "plan-2")).Select(m => string.Join('\n', m.Urls)).ToList();
+        var second = (await ManifestsAsync(host, plan)).Select(m => string.Join('\n', m.Urls)).ToList();
 
         Assert.Equal(first, second);
     }
@@ -125,6 +138,10 @@ public sealed class CrawlPlannerTests
         var plan = await sut.PlanAsync(ticket, CancellationToken.None);
 
         Assert.Equal((10, 4, 3), (plan.BatchCount, plan.BatchesPerShard, plan.ShardCount));
+        Assert.Equal(Enumerable.Range(0, 3).Select(s => BlobNames.ShardManifest("plan-3", s)), await ManifestBlobsAsync(host, "plan-3"));
+        var manifests = await ManifestsAsync(host, plan);
+        Assert.Equal(Enumerable.Range(0, 10), manifests.Select(m => m.BatchIndex));
+        Assert.Equal(95, manifests.SelectMany(m => m.Urls).Distinct().Count());
     }
 
     [Fact]
@@ -137,12 +154,14 @@ public sealed class CrawlPlannerTests
         await host.Container.UploadBlobAsync(BlobNames.BatchResults("plan-4", 9), BinaryData.FromString("{}"));
         await host.Container.UploadBlobAsync(BlobNames.BatchResults("plan-4", 2), BinaryData.FromString("{}"));
         await host.Container.UploadBlobAsync(BlobNames.Summary("plan-4"), BinaryData.FromString("{}"));
+        await host.Container.UploadBlobAsync(BlobNames.ShardManifest("plan-4", 7), BinaryData.FromString("{}"));
 
         ticket = await SubmitAsync(host, "plan-4", Urls(30), batchSize: 10);
         var plan = await sut.PlanAsync(ticket, CancellationToken.None);
 
         Assert.Equal(3, plan.BatchCount);
-        Assert.Equal([0, 1, 2], (await ManifestsAsync(host, "plan-4")).Select(m => m.BatchIndex));
+        Assert.Equal([0, 1, 2], (await ManifestsAsync(host, plan)).Select(m => m.BatchIndex));
+        Assert.Equal([BlobNames.ShardManifest("plan-4", 0)], await ManifestBlobsAsync(host, "plan-4"));
         Assert.True(await host.ExistsAsync(BlobNames.BatchResults("plan-4", 2)));
         Assert.False(await host.ExistsAsync(BlobNames.BatchResults("plan-4", 9)));
         Assert.False(await host.ExistsAsync(BlobNames.Summary("plan-4")));
