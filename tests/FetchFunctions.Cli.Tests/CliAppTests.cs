@@ -11,12 +11,17 @@ public sealed class CliAppTests
 {
     private sealed record Run(int ExitCode, string Output, string Error);
 
-    private static async Task<(CliApp App, StringWriter Output, StringWriter Error)> CreateSutAsync(string container)
+    private static async Task<(CliApp App, StringWriter Output, StringWriter Error)> CreateSutAsync(string container, IDictionary<string, string?>? settings = null)
     {
         _ = await SharedAzurite.GetAsync();
         var output = new StringWriter();
         var error = new StringWriter();
         var environment = new Dictionary<string, string?> { ["Storage__ContainerName"] = container, ["Fetch__RetryBaseDelay"] = "00:00:00.010" };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            environment[key] = value;
+        }
+
         return (new CliApp(Console(output), Console(error), environment), output, error);
     }
 
@@ -56,6 +61,67 @@ public sealed class CliAppTests
         Assert.Contains("HTTP 404", run.Output, StringComparison.Ordinal);
         var summary = new BlobServiceClient(await SharedAzurite.ConnectionStringAsync()).GetBlobContainerClient(container).GetBlobClient("cli-mixed/summary.json");
         Assert.True((await summary.ExistsAsync()).Value);
+    }
+
+    [Fact]
+    public async Task Crawl_JobFileWithFlagOverride_UsesBoth()
+    {
+        var server = await LoopbackServer.Shared;
+        var container = NewContainer();
+        var file = Path.Combine(Path.GetTempPath(), $"job-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(file, $$"""
+            {
+              // Comments and trailing commas are accepted in job files.
+              "jobId": "from-file",
+              "urls": ["{{server.Url("/bytes/10")}}", "{{server.Url("/bytes/20")}}", "{{server.Url("/bytes/10")}}"],
+              "options": { "maxRetries": 1, "allowedNetworks": ["127.0.0.1/32"], },
+            }
+            """);
+        try
+        {
+            var run = await RunAsync(container, "crawl", file, "--allow-network", "127.0.0.1/32", "--user-agent", "FileJob/1.0");
+
+            Assert.True(run.ExitCode == ExitCodes.Success, run.Error + run.Output);
+            Assert.Contains("1 duplicate URL(s) removed", run.Output, StringComparison.Ordinal);
+            var blobs = new BlobServiceClient(await SharedAzurite.ConnectionStringAsync()).GetBlobContainerClient(container);
+            var job = (await blobs.GetBlobClient("from-file/job.json").DownloadContentAsync()).Value.Content.ToString();
+            Assert.Contains("FileJob/1.0", job, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task Crawl_UrlsFileAboveInlineLimit_GoesThroughABlobAndRunsEveryUrl()
+    {
+        var server = await LoopbackServer.Shared;
+        var container = NewContainer();
+        var file = Path.Combine(Path.GetTempPath(), $"urls-{Guid.NewGuid():N}.txt");
+        await File.WriteAllLinesAsync(file, ["# a comment", .. Enumerable.Range(0, 12).Select(i => server.Url($"/bytes/{i + 1}").AbsoluteUri), ""]);
+        var (app, output, error) = await CreateSutAsync(container, new Dictionary<string, string?> { ["Crawl__MaxInlineUrls"] = "5" });
+        try
+        {
+            var exitCode = await app.RunAsync(["crawl", "--job-id", "listed", "--urls-file", file, "--allow-network", "127.0.0.1/32",
+                "--connection-string", await SharedAzurite.ConnectionStringAsync()], CancellationToken.None);
+
+            Assert.True(exitCode == ExitCodes.Success, error.ToString() + output);
+            var blobs = new BlobServiceClient(await SharedAzurite.ConnectionStringAsync()).GetBlobContainerClient(container);
+            var uploads = new List<string>();
+            await foreach (var blob in blobs.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = "_uploads/" }))
+            {
+                uploads.Add(blob.Name);
+            }
+
+            Assert.Single(uploads);
+            var stored = (await blobs.GetBlobClient("listed/urls.txt").DownloadContentAsync()).Value.Content.ToString();
+            Assert.Equal(12, stored.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
     }
 
     [Fact]
