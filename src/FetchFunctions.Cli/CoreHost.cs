@@ -26,9 +26,15 @@ internal static class CoreHost
             .AddFilter("Azure", LogLevel.Error)
             // Every retry is already counted in the summary; per-attempt resilience warnings would bury the progress display.
             .AddFilter("Polly", LogLevel.Error));
-        services.AddSingleton(new BlobServiceClient(connectionString));
+        // Someone is waiting at the terminal: a wrong connection string should fail in seconds, not after the SDK's
+        // default back-off (about half a minute); transient errors still get three quick retries.
+        var blobOptions = new BlobClientOptions();
+        ConfigureRetry(blobOptions.Retry);
+        services.AddSingleton(new BlobServiceClient(connectionString, blobOptions));
         // The Functions queue extension reads Base64 messages by default; the CLI writes what the HTTP intake writes.
-        services.AddSingleton(new QueueServiceClient(connectionString, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 }));
+        var queueOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
+        ConfigureRetry(queueOptions.Retry);
+        services.AddSingleton(new QueueServiceClient(connectionString, queueOptions));
         services.AddFetchFunctionsCore(configuration);
         var provider = services.BuildServiceProvider();
         try
@@ -42,6 +48,13 @@ internal static class CoreHost
         }
 
         return provider;
+    }
+
+    private static void ConfigureRetry(Azure.Core.RetryOptions retry)
+    {
+        retry.MaxRetries = 3;
+        retry.Delay = TimeSpan.FromMilliseconds(200);
+        retry.MaxDelay = TimeSpan.FromSeconds(2);
     }
 
     /// <summary>Environment variables in configuration form (<c>Fetch__MaxRetries</c> becomes <c>Fetch:MaxRetries</c>).</summary>
