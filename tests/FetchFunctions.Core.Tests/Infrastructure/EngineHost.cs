@@ -62,7 +62,7 @@ internal sealed class EngineHost : IAsyncDisposable
     public Task<FetchResult> FetchAsync(Uri url, Func<FetchPolicy, FetchPolicy>? tighten = null, CancellationToken cancellationToken = default) =>
         Engine.FetchAsync(new FetchRequest(url, BodyName(url), tighten is null ? DefaultPolicy : tighten(DefaultPolicy)), cancellationToken);
 
-    public static string BodyName(Uri url) => Storage.BlobNames.Body("job-1", url);
+    public static string BodyName(Uri url) => FetchFunctions.Core.Storage.BlobNames.Body("job-1", url);
 
     public async Task<byte[]> DownloadAsync(string blobName) => (await Container.GetBlobClient(blobName).DownloadContentAsync()).Value.Content.ToArray();
 

@@ -169,7 +169,7 @@ public sealed class BatchFetcherTests
 
         var results = await sut.FetchAsync("job-9", urls, Policy, Limits(), CancellationToken.None);
 
-        Assert.Equal(urls.Select(u => Storage.BlobNames.Body("job-9", new Uri(u))), results.Select(r => r.BlobName));
+        Assert.Equal(urls.Select(u => FetchFunctions.Core.Storage.BlobNames.Body("job-9", new Uri(u))), results.Select(r => r.BlobName));
         Assert.All(results, r => Assert.Equal("h0.example", r.Host));
     }
 }
