@@ -12,6 +12,9 @@ internal sealed class BodyMeterStream : Stream
     private readonly TimeSpan _idleTimeout;
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly CancellationTokenSource _idle;
+    private CancellationTokenSource? _linked;
+    private CancellationToken _linkedTo;
+    private string? _sha256;
     private bool _completed;
 
     public BodyMeterStream(Stream inner, long maxBytes, TimeSpan idleTimeout, TimeProvider timeProvider)
@@ -35,7 +38,8 @@ internal sealed class BodyMeterStream : Stream
             throw new InvalidOperationException("The body has not been read to its end.");
         }
 
-        return Convert.ToHexStringLower(_hash.GetCurrentHash());
+        // Finalised once: the sink (for metadata) and the engine (for the result) both ask.
+        return _sha256 ??= Convert.ToHexStringLower(_hash.GetHashAndReset());
     }
 
     public override bool CanRead => true;
@@ -70,25 +74,24 @@ internal sealed class BodyMeterStream : Stream
         }
 
         int read;
-        using (var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _idle.Token))
+        var token = ReadToken(cancellationToken);
+        _idle.CancelAfter(_idleTimeout);
+        try
         {
-            _idle.CancelAfter(_idleTimeout);
-            try
-            {
-                read = await _inner.ReadAsync(buffer, linked.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (_idle.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-            {
-                throw new BodyIdleTimeoutException(_idleTimeout);
-            }
-            catch (Exception ex) when (ex is IOException or HttpRequestException && !cancellationToken.IsCancellationRequested)
-            {
-                throw new BodyReadException($"The body broke off after {BytesRead} bytes: {ex.Message}", ex);
-            }
-            finally
-            {
-                _idle.CancelAfter(Timeout.InfiniteTimeSpan);
-            }
+            read = await _inner.ReadAsync(buffer, token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_idle.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new BodyIdleTimeoutException(_idleTimeout);
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException && !cancellationToken.IsCancellationRequested)
+        {
+            throw new BodyReadException($"The body broke off after {BytesRead} bytes: {ex.Message}", ex);
+        }
+        finally
+        {
+            // Disarmed between reads: time the sink spends storing is not the server's silence.
+            _idle.CancelAfter(Timeout.InfiniteTimeSpan);
         }
 
         if (read == 0)
@@ -107,6 +110,25 @@ internal sealed class BodyMeterStream : Stream
         return read;
     }
 
+    /// <summary>The caller's token joined with the idle timeout. A sink reads a body with one token, so the linked
+    /// source is made once per body, not once per read.</summary>
+    private CancellationToken ReadToken(CancellationToken cancellationToken)
+    {
+        if (!cancellationToken.CanBeCanceled)
+        {
+            return _idle.Token;
+        }
+
+        if (_linked is null || _linkedTo != cancellationToken)
+        {
+            _linked?.Dispose();
+            _linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _idle.Token);
+            _linkedTo = cancellationToken;
+        }
+
+        return _linked.Token;
+    }
+
     public override void Flush()
     {
     }
@@ -122,6 +144,7 @@ internal sealed class BodyMeterStream : Stream
         if (disposing)
         {
             _hash.Dispose();
+            _linked?.Dispose();
             _idle.Dispose();
             _inner.Dispose();
         }
@@ -132,6 +155,7 @@ internal sealed class BodyMeterStream : Stream
     public override async ValueTask DisposeAsync()
     {
         _hash.Dispose();
+        _linked?.Dispose();
         _idle.Dispose();
         await _inner.DisposeAsync().ConfigureAwait(false);
         await base.DisposeAsync().ConfigureAwait(false);

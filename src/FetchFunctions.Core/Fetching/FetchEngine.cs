@@ -1,4 +1,4 @@
-using System.Globalization;
+using System.Collections.Frozen;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
@@ -22,7 +22,8 @@ internal sealed partial class FetchEngine(
     IOptions<FetchOptions> options,
     ILogger<FetchEngine> logger) : IFetchEngine
 {
-    private static readonly string[] OriginBoundHeaders = ["Authorization", "Cookie", "Proxy-Authorization"];
+    private static readonly FrozenSet<string> OriginBoundHeaders =
+        FrozenSet.Create(StringComparer.OrdinalIgnoreCase, "Authorization", "Cookie", "Proxy-Authorization");
 
     private readonly IPNetwork[] _operatorNetworks = options.Value.AllowedNetworks.Select(IPNetwork.Parse).ToArray();
 
@@ -37,8 +38,17 @@ internal sealed partial class FetchEngine(
         }
 
         var policy = request.Policy;
-        using var deadline = new CancellationTokenSource(policy.FetchDeadline, timeProvider);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        // One source joins the caller's token and the fetch deadline: on the system clock the deadline is the linked
+        // source's own timer; another clock (tests) gets a timer source of its own, linked in.
+        using var deadline = timeProvider == TimeProvider.System ? null : new CancellationTokenSource(policy.FetchDeadline, timeProvider);
+        using var linked = deadline is null
+            ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken)
+            : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        if (deadline is null)
+        {
+            linked.CancelAfter(policy.FetchDeadline);
+        }
+
         var deadlineAt = timeProvider.GetUtcNow() + policy.FetchDeadline;
         var client = httpClientFactory.CreateClient(FetchEngineServiceCollectionExtensions.HttpClientName);
         try
@@ -89,7 +99,8 @@ internal sealed partial class FetchEngine(
                 }
             }
         }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && Classify(ex, deadline.IsCancellationRequested, policy) is { } classified)
+        // The caller did not cancel, so a cancelled linked source means the deadline passed.
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && Classify(ex, linked.IsCancellationRequested, policy) is { } classified)
         {
             return Finish(state, classified.Kind, classified.Message);
         }
@@ -99,11 +110,14 @@ internal sealed partial class FetchEngine(
     {
         var policy = state.Request.Policy;
         var current = state.Request.Url;
-        var visited = new HashSet<string>(StringComparer.Ordinal) { current.AbsoluteUri };
+
+        // Most fetches are not redirected: the loop detector's set is made at the first redirect.
+        HashSet<string>? visited = null;
         for (var hop = 0; ; hop++)
         {
             state.FinalUrl = current.AbsoluteUri;
-            if (await JobPolicyProblemAsync(current, policy, cancellationToken).ConfigureAwait(false) is { } blocked)
+            if (NarrowsOperatorNetworks(policy)
+                && await JobPolicyProblemAsync(current, policy, cancellationToken).ConfigureAwait(false) is { } blocked)
             {
                 return new HopOutcome(null, new FetchFailure(FetchErrorKind.BlockedByPolicy, blocked));
             }
@@ -129,6 +143,7 @@ internal sealed partial class FetchEngine(
             }
 
             next = WithoutFragment(next);
+            visited ??= new HashSet<string>(StringComparer.Ordinal) { state.Request.Url.AbsoluteUri };
             if (!visited.Add(next.AbsoluteUri))
             {
                 return new HopOutcome(null, new FetchFailure(FetchErrorKind.RedirectLoop, $"Redirect loop back to {next.AbsoluteUri}."));
@@ -143,16 +158,19 @@ internal sealed partial class FetchEngine(
         var policy = state.Request.Policy;
         var message = new HttpRequestMessage(HttpMethod.Get, url);
         message.Headers.TryAddWithoutValidation("User-Agent", policy.UserAgent);
-        var sameOrigin = Uri.Compare(url, state.Request.Url, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
-        foreach (var (name, value) in policy.Headers)
+        if (policy.Headers.Count > 0)
         {
-            // Credentials given for the job's URL are not handed to another origin by a redirect.
-            if (!sameOrigin && OriginBoundHeaders.Contains(name, StringComparer.OrdinalIgnoreCase))
+            var sameOrigin = Uri.Compare(url, state.Request.Url, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
+            foreach (var (name, value) in policy.Headers)
             {
-                continue;
-            }
+                // Credentials given for the job's URL are not handed to another origin by a redirect.
+                if (!sameOrigin && OriginBoundHeaders.Contains(name))
+                {
+                    continue;
+                }
 
-            message.Headers.TryAddWithoutValidation(name, value);
+                message.Headers.TryAddWithoutValidation(name, value);
+            }
         }
 
         var hopDeadline = timeProvider.GetUtcNow() + policy.TotalTimeout;
@@ -162,16 +180,31 @@ internal sealed partial class FetchEngine(
         return message;
     }
 
-    /// <summary>A job may narrow the operator's allow-list. The connect-time guard enforces the operator's list (it is shared
-    /// by pooled connections); a narrower job list is checked here, before any request, on every hop.</summary>
-    private async Task<string?> JobPolicyProblemAsync(Uri url, FetchPolicy policy, CancellationToken cancellationToken)
+    /// <summary>Whether the job's allow-list differs from the operator's (it can only be narrower): checked on every hop,
+    /// so without LINQ or allocation.</summary>
+    private bool NarrowsOperatorNetworks(FetchPolicy policy)
     {
         var jobNetworks = policy.AddressPolicy.AllowedNetworks;
-        if (jobNetworks.Count == _operatorNetworks.Length && jobNetworks.All(_operatorNetworks.Contains))
+        if (jobNetworks.Count != _operatorNetworks.Length)
         {
-            return null;
+            return true;
         }
 
+        for (var i = 0; i < jobNetworks.Count; i++)
+        {
+            if (Array.IndexOf(_operatorNetworks, jobNetworks[i]) < 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>A job may narrow the operator's allow-list. The connect-time guard enforces the operator's list (it is shared
+    /// by pooled connections); a narrower job list is checked here, before any request, on every hop.</summary>
+    private static async Task<string?> JobPolicyProblemAsync(Uri url, FetchPolicy policy, CancellationToken cancellationToken)
+    {
         IPAddress[] addresses;
         if (IPAddress.TryParse(url.IdnHost, out var literal))
         {
@@ -230,17 +263,10 @@ internal sealed partial class FetchEngine(
 
     private static BodyWrite CreateWrite(FetchState state, HttpResponseMessage response, DateTimeOffset fetchedAt)
     {
-        var metadata = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
-        {
-            ["sourceurl"] = MetadataValue(state.Request.Url.AbsoluteUri),
-            ["finalurl"] = MetadataValue(state.FinalUrl ?? state.Request.Url.AbsoluteUri),
-            ["status"] = ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture),
-            ["fetchedat"] = fetchedAt.ToString("O", CultureInfo.InvariantCulture),
-        };
-
         // Decompressed encodings are gone from the headers by now; whatever remains is how the stored bytes are encoded.
         var encoding = response.Content.Headers.ContentEncoding.Count > 0 ? string.Join(", ", response.Content.Headers.ContentEncoding) : null;
-        return new BodyWrite(state.Request.BlobName, state.ContentType, encoding, metadata);
+        return new BodyWrite(state.Request.BlobName, state.ContentType, encoding,
+            MetadataValue(state.Request.Url.AbsoluteUri), MetadataValue(state.FinalUrl ?? state.Request.Url.AbsoluteUri), (int)response.StatusCode, fetchedAt);
     }
 
     /// <summary>Metadata values are ASCII header values with a size limit; URLs are already ASCII (AbsoluteUri escapes).</summary>

@@ -164,13 +164,13 @@ internal sealed class BlobBodySink : IBodySink
         ContentEncoding = write.ContentEncoding,
     };
 
-    private static Dictionary<string, string> Metadata(BodyWrite write, BodyMeterStream body)
+    private static Dictionary<string, string> Metadata(BodyWrite write, BodyMeterStream body) => new(6, StringComparer.OrdinalIgnoreCase)
     {
-        var metadata = new Dictionary<string, string>(write.Metadata, StringComparer.OrdinalIgnoreCase)
-        {
-            ["sha256"] = body.GetSha256(),
-            ["bytes"] = body.BytesRead.ToString(CultureInfo.InvariantCulture),
-        };
-        return metadata;
-    }
+        ["sourceurl"] = write.SourceUrl,
+        ["finalurl"] = write.FinalUrl,
+        ["status"] = write.Status.ToString(CultureInfo.InvariantCulture),
+        ["fetchedat"] = write.FetchedAt.ToString("O", CultureInfo.InvariantCulture),
+        ["sha256"] = body.GetSha256(),
+        ["bytes"] = body.BytesRead.ToString(CultureInfo.InvariantCulture),
+    };
 }

@@ -2,8 +2,9 @@ using FetchFunctions.Core.Fetching;
 
 namespace FetchFunctions.Core.Storage;
 
-/// <summary>Headers and metadata of a body to store; the sink adds the body's size and SHA-256 once it has read it all.</summary>
-internal sealed record BodyWrite(string BlobName, string? ContentType, string? ContentEncoding, IReadOnlyDictionary<string, string> Metadata);
+/// <summary>What to store a body under and what to record with it; the sink adds the body's size and SHA-256 once it has
+/// read it all. Plain values: a sink that keeps metadata builds its own collection once, a sink that does not pays nothing.</summary>
+internal sealed record BodyWrite(string BlobName, string? ContentType, string? ContentEncoding, string SourceUrl, string FinalUrl, int Status, DateTimeOffset FetchedAt);
 
 /// <summary>Where fetched bodies go.</summary>
 internal interface IBodySink

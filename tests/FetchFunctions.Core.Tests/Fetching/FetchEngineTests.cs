@@ -56,9 +56,9 @@ public sealed class FetchEngineTests
             Assert.Equal(expected, Convert.ToHexStringLower(await SHA256.HashDataAsync(stored)));
         }
 
-        // Staged block by block (4 MiB default), not buffered into one request.
+        // Staged block by block (of the default block size), not buffered into one request.
         var blocks = (await new Azure.Storage.Blobs.Specialized.BlockBlobClient(blob.Uri, new Azure.Storage.StorageSharedKeyCredential("devstoreaccount1", "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==")).GetBlockListAsync()).Value;
-        Assert.Equal(16, blocks.CommittedBlocks.Count());
+        Assert.Equal((int)(size / new FetchOptions().UploadBlockBytes), blocks.CommittedBlocks.Count());
     }
 
     [Fact]

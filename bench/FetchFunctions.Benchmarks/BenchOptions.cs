@@ -1,0 +1,118 @@
+using System.Globalization;
+
+namespace FetchFunctions.Benchmarks;
+
+/// <summary>The benchmark's command line. Defaults are the sizes of issue 7; <c>--quick</c> is a smoke run with small sizes.</summary>
+internal sealed record BenchOptions
+{
+    public static readonly string[] AllParts = ["fetch", "store", "big", "job", "plan"];
+
+    /// <summary>Parts run only when asked for.</summary>
+    public static readonly string[] ExtraParts = ["profile"];
+
+    public int Runs { get; init; } = 3;
+    public int Concurrency { get; init; } = 16;
+    public int Pages { get; init; } = 10_000;
+    public int PageBytes { get; init; } = 2 * 1024;
+    public long BigBytes { get; init; } = 1024L * 1024 * 1024;
+    public int JobUrls { get; init; } = 20_000;
+    public int PlanUrls { get; init; } = 1_000_000;
+    public IReadOnlyList<string> Parts { get; init; } = AllParts;
+    public string Output { get; init; } = Path.Combine("artifacts", "benchmark.json");
+    public bool Quick { get; init; }
+
+    public bool Includes(string part) => Parts.Contains(part, StringComparer.Ordinal);
+
+    public const string Usage = """
+        FetchFunctions benchmark: the engine and a whole job against bare baselines, on loopback, in one run.
+
+        dotnet run -c Release --project bench/FetchFunctions.Benchmarks -- [options]
+
+          --runs N            measured runs per figure (median, min, max); default 3
+          --concurrency N     requests in flight for parts 1-2; default 16
+          --pages N           small pages for parts 1-2; default 10000
+          --page-bytes N      size of a small page; default 2048
+          --big-bytes N       the big body of part 3 (suffixes KiB, MiB, GiB); default 1GiB
+          --job-urls N        URLs of the whole job of part 4; default 20000
+          --plan-urls N       URLs planned in part 5; default 1000000
+          --parts LIST        comma-separated subset of fetch,store,big,job,plan; default all;
+                              "profile" (not in the default) times the engine's client layer by layer
+          --out PATH          JSON report; default artifacts/benchmark.json
+          --quick             smoke run: 1 run, 1000 pages, 64 MiB body, 2000-URL job, 100000-URL plan
+          --help              this text
+        """;
+
+    /// <summary>Parses the arguments; returns null and an error for bad input.</summary>
+    public static (BenchOptions? Options, string? Error) Parse(IReadOnlyList<string> args)
+    {
+        var quick = args.Contains("--quick", StringComparer.Ordinal);
+        var options = quick
+            ? new BenchOptions { Quick = true, Runs = 1, Pages = 1_000, BigBytes = 64L * 1024 * 1024, JobUrls = 2_000, PlanUrls = 100_000 }
+            : new BenchOptions();
+        for (var i = 0; i < args.Count; i++)
+        {
+            var name = args[i];
+            if (name == "--quick")
+            {
+                continue;
+            }
+
+            if (i + 1 >= args.Count)
+            {
+                return (null, $"Unknown option or missing value: {name}");
+            }
+
+            var value = args[++i];
+            try
+            {
+                options = name switch
+                {
+                    "--runs" => options with { Runs = Positive(value) },
+                    "--concurrency" => options with { Concurrency = Positive(value) },
+                    "--pages" => options with { Pages = Positive(value) },
+                    "--page-bytes" => options with { PageBytes = checked((int)Size(value)) },
+                    "--big-bytes" => options with { BigBytes = Size(value) },
+                    "--job-urls" => options with { JobUrls = Positive(value) },
+                    "--plan-urls" => options with { PlanUrls = Positive(value) },
+                    "--parts" => options with { Parts = PartList(value) },
+                    "--out" => options with { Output = value },
+                    _ => throw new FormatException($"Unknown option: {name}"),
+                };
+            }
+            catch (Exception ex) when (ex is FormatException or OverflowException)
+            {
+                return (null, $"{name} {value}: {ex.Message}");
+            }
+        }
+
+        return (options, null);
+    }
+
+    private static int Positive(string value)
+    {
+        var number = int.Parse(value, NumberStyles.None, CultureInfo.InvariantCulture);
+        return number > 0 ? number : throw new FormatException("must be a positive number.");
+    }
+
+    internal static long Size(string value)
+    {
+        var (digits, factor) = value switch
+        {
+            _ when value.EndsWith("GiB", StringComparison.OrdinalIgnoreCase) => (value[..^3], 1L << 30),
+            _ when value.EndsWith("MiB", StringComparison.OrdinalIgnoreCase) => (value[..^3], 1L << 20),
+            _ when value.EndsWith("KiB", StringComparison.OrdinalIgnoreCase) => (value[..^3], 1L << 10),
+            _ => (value, 1L),
+        };
+        var size = checked(long.Parse(digits, NumberStyles.None, CultureInfo.InvariantCulture) * factor);
+        return size > 0 ? size : throw new FormatException("must be a positive size.");
+    }
+
+    private static string[] PartList(string value)
+    {
+        var parts = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var unknown = parts.Except(AllParts.Concat(ExtraParts), StringComparer.Ordinal).ToArray();
+        return unknown.Length == 0 && parts.Length > 0
+            ? parts
+            : throw new FormatException($"parts are {string.Join(',', AllParts.Concat(ExtraParts))}.");
+    }
+}

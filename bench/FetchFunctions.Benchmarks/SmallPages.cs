@@ -1,0 +1,192 @@
+using System.Buffers;
+using Azure.Storage.Blobs;
+using FetchFunctions.Core.Fetching;
+using FetchFunctions.Core.Storage;
+using FetchFunctions.Core.Tests.Infrastructure;
+
+namespace FetchFunctions.Benchmarks;
+
+/// <summary>Parts 1 and 2: many small pages through the engine, against a bare HttpClient (fetch only) and a bare
+/// BlobContainerClient upload loop (fetch + store), at the same concurrency in the same run.</summary>
+internal static class SmallPages
+{
+    private const string JobId = "bench";
+
+    /// <summary>Chunks per side and run in part 1.</summary>
+    private const int Chunks = 10;
+
+    public static async Task FetchOnlyAsync(BenchOptions options, Uri server, Report report, CancellationToken cancellationToken)
+    {
+        await using var core = CoreHost.Create(storage: null, options.Concurrency, options.BigBytes);
+        var requests = Requests(options, server, core.Policy, "page");
+        var warmups = Requests(options, server, core.Policy, "warmup")[..WarmupCount(options)];
+        using var bare = CreateBareClient(options.Concurrency);
+
+        Measure.Progress("part 1: warming up");
+        await Measure.WarmUpAsync(WarmupTime(options), () => EngineFetchAsync(core.Engine, warmups, options, cancellationToken));
+        await Measure.WarmUpAsync(WarmupTime(options), () => BareFetchAsync(bare, warmups, options, cancellationToken));
+
+        // Each run interleaves the two sides in chunks (alternating which goes first), so a burst of load from
+        // elsewhere on a shared machine lands on both alike; a side's time is the sum of its chunks.
+        var engine = new List<Sample>();
+        var baseline = new List<Sample>();
+        var chunk = Math.Max(1, options.Pages / Chunks);
+        for (var run = 0; run < options.Runs; run++)
+        {
+            var engineSum = default(Sample);
+            var bareSum = default(Sample);
+            for (var first = 0; first < requests.Length; first += chunk)
+            {
+                var slice = requests[first..Math.Min(requests.Length, first + chunk)];
+                foreach (var side in Measure.BaselineFirst(run + first / chunk) ? new[] { false, true } : [true, false])
+                {
+                    if (side)
+                    {
+                        engineSum += await Measure.RunAsync(() => EngineFetchAsync(core.Engine, slice, options, cancellationToken));
+                    }
+                    else
+                    {
+                        bareSum += await Measure.RunAsync(() => BareFetchAsync(bare, slice, options, cancellationToken));
+                    }
+                }
+            }
+
+            engine.Add(engineSum);
+            baseline.Add(bareSum);
+            Measure.Progress($"part 1 run {run + 1}: engine {engine[^1].Rate(options.Pages):0} req/s, bare {baseline[^1].Rate(options.Pages):0} req/s");
+        }
+
+        const string part = "1 fetch-only";
+        report.Add(part, "engine", "req/s", engine.Select(s => s.Rate(options.Pages)));
+        report.Add(part, "bare HttpClient", "req/s", baseline.Select(s => s.Rate(options.Pages)));
+        var ratio = report.Add(part, "engine / bare", "ratio", engine.Zip(baseline, (e, b) => e.Rate(options.Pages) / b.Rate(options.Pages)));
+        report.Add(part, "engine CPU per request", "µs", engine.Select(s => s.CpuMicrosecondsPer(options.Pages)));
+        report.Add(part, "bare CPU per request", "µs", baseline.Select(s => s.CpuMicrosecondsPer(options.Pages)));
+        report.AddTarget("fetch-only engine / bare", "≥ 0.60", $"{ratio.Median:0.00}", ratio.Median >= 0.6);
+    }
+
+    public static async Task FetchAndStoreAsync(BenchOptions options, Uri server, Report report, CancellationToken cancellationToken)
+    {
+        var page = TestContent.Bytes(seed: 1, options.PageBytes);
+        Measure.Progress("part 2: warming up in a throwaway Azurite");
+        var (scratch, scratchContainer) = await Azurite.StartFreshAsync(cancellationToken);
+        await using (scratch)
+        {
+            await using var core = CoreHost.Create(scratch.ConnectionString, options.Concurrency, options.BigBytes);
+
+            // New names for every warm-up batch: Azurite slows down on overwrites.
+            var batch = 0;
+            FetchRequest[] NextWarmups() => Requests(options, server, core.Policy, $"warmup{batch++}")[..WarmupCount(options)];
+            await Measure.WarmUpAsync(WarmupTime(options), () => EngineFetchAsync(core.Engine, NextWarmups(), options, cancellationToken));
+            await Measure.WarmUpAsync(WarmupTime(options), () => BareUploadAsync(scratchContainer, NextWarmups().Select(r => r.BlobName).ToArray(), page, options, cancellationToken));
+        }
+
+        var engine = new List<Sample>();
+        var baseline = new List<Sample>();
+        for (var run = 0; run < options.Runs; run++)
+        {
+            foreach (var side in Measure.BaselineFirst(run) ? new[] { false, true } : [true, false])
+            {
+                var (azurite, container) = await Azurite.StartFreshAsync(cancellationToken);
+                await using (azurite)
+                {
+                    if (side)
+                    {
+                        await using var core = CoreHost.Create(azurite.ConnectionString, options.Concurrency, options.BigBytes);
+                        var requests = Requests(options, server, core.Policy, "page");
+                        await EngineFetchAsync(core.Engine, Requests(options, server, core.Policy, "warmup")[..WarmupCount(options)], options, cancellationToken);
+                        engine.Add(await Measure.RunAsync(() => EngineFetchAsync(core.Engine, requests, options, cancellationToken)));
+                        await VerifyStoredAsync(container, requests, options.PageBytes, cancellationToken);
+                    }
+                    else
+                    {
+                        var names = Urls(options, server, "page").Select(url => BlobNames.Body(JobId, url)).ToArray();
+                        var warmups = Urls(options, server, "warmup")[..WarmupCount(options)].Select(url => BlobNames.Body(JobId, url)).ToArray();
+                        await BareUploadAsync(container, warmups, page, options, cancellationToken);
+                        baseline.Add(await Measure.RunAsync(() => BareUploadAsync(container, names, page, options, cancellationToken)));
+                    }
+                }
+            }
+
+            Measure.Progress($"part 2 run {run + 1}: engine {engine[^1].Rate(options.Pages):0} req/s, bare upload {baseline[^1].Rate(options.Pages):0} blobs/s");
+        }
+
+        const string part = "2 fetch+store";
+        report.Add(part, "engine into Azurite", "req/s", engine.Select(s => s.Rate(options.Pages)));
+        report.Add(part, "bare upload", "blobs/s", baseline.Select(s => s.Rate(options.Pages)));
+        var ratio = report.Add(part, "engine / bare", "ratio", engine.Zip(baseline, (e, b) => e.Rate(options.Pages) / b.Rate(options.Pages)));
+        report.Add(part, "engine CPU per request", "µs", engine.Select(s => s.CpuMicrosecondsPer(options.Pages)));
+        report.Add(part, "bare CPU per upload", "µs", baseline.Select(s => s.CpuMicrosecondsPer(options.Pages)));
+        report.AddTarget("fetch+store engine / bare upload", "≥ 0.90", $"{ratio.Median:0.00}", ratio.Median >= 0.9);
+    }
+
+    private static int WarmupCount(BenchOptions options) => Math.Clamp(options.Pages / 10, 100, 1_000);
+
+    private static TimeSpan WarmupTime(BenchOptions options) => TimeSpan.FromSeconds(options.Quick ? 1 : 3);
+
+    private static Uri[] Urls(BenchOptions options, Uri server, string prefix) =>
+        Enumerable.Range(0, options.Pages).Select(i => new Uri(server, $"page/{prefix}-{i}")).ToArray();
+
+    private static FetchRequest[] Requests(BenchOptions options, Uri server, FetchPolicy policy, string prefix) =>
+        Urls(options, server, prefix).Select(url => new FetchRequest(url, BlobNames.Body(JobId, url), policy)).ToArray();
+
+    internal static HttpClient CreateBareClient(int concurrency) =>
+        // The baseline is deliberately the bare client: one handler, no factory, no pipeline.
+        new(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency, UseCookies = false, UseProxy = false, AllowAutoRedirect = false });
+
+    private static Task EngineFetchAsync(IFetchEngine engine, FetchRequest[] requests, BenchOptions options, CancellationToken cancellationToken) =>
+        Measure.ForEachAsync(requests.Length, options.Concurrency, async (i, ct) =>
+        {
+            var result = await engine.FetchAsync(requests[i], ct);
+            if (!result.Succeeded || result.Bytes != options.PageBytes)
+            {
+                throw new InvalidOperationException($"Engine fetch of {requests[i].Url} failed: {result.ErrorKind} {result.Error} ({result.Bytes} bytes)");
+            }
+        }, cancellationToken);
+
+    private static Task BareFetchAsync(HttpClient client, FetchRequest[] requests, BenchOptions options, CancellationToken cancellationToken) =>
+        Measure.ForEachAsync(requests.Length, options.Concurrency, async (i, ct) =>
+        {
+            using var response = await client.GetAsync(requests[i].Url, HttpCompletionOption.ResponseHeadersRead, ct);
+            response.EnsureSuccessStatusCode();
+            await using var body = await response.Content.ReadAsStreamAsync(ct);
+            var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+            var total = 0;
+            try
+            {
+                for (int read; (read = await body.ReadAsync(buffer, ct)) > 0;)
+                {
+                    total += read;
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
+            if (total != options.PageBytes)
+            {
+                throw new InvalidOperationException($"Bare fetch of {requests[i].Url} read {total} bytes.");
+            }
+        }, cancellationToken);
+
+    private static Task BareUploadAsync(BlobContainerClient container, string[] names, byte[] page, BenchOptions options, CancellationToken cancellationToken)
+    {
+        var content = BinaryData.FromBytes(page);
+        return Measure.ForEachAsync(names.Length, options.Concurrency, async (i, ct) =>
+            await container.GetBlobClient(names[i]).UploadAsync(content, overwrite: true, ct), cancellationToken);
+    }
+
+    private static async Task VerifyStoredAsync(BlobContainerClient container, FetchRequest[] requests, int pageBytes, CancellationToken cancellationToken)
+    {
+        // Spot checks: the figures only count if the bodies really landed.
+        foreach (var request in new[] { requests[0], requests[^1] })
+        {
+            var properties = (await container.GetBlobClient(request.BlobName).GetPropertiesAsync(cancellationToken: cancellationToken)).Value;
+            if (properties.ContentLength != pageBytes)
+            {
+                throw new InvalidOperationException($"Blob {request.BlobName} has {properties.ContentLength} bytes, not {pageBytes}.");
+            }
+        }
+    }
+}
