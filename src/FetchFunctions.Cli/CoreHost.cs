@@ -23,9 +23,7 @@ internal static class CoreHost
         services.AddLogging(logging => logging
             .SetMinimumLevel(LogLevel.Warning)
             .AddSimpleConsole(console => console.SingleLine = true)
-            .AddFilter("Azure", LogLevel.Error)
-            // Every retry is already counted in the summary; per-attempt resilience warnings would bury the progress display.
-            .AddFilter("Polly", LogLevel.Error));
+            .AddFilter("Azure", LogLevel.Error));
         // Someone is waiting at the terminal: a wrong connection string should fail in seconds, not after the SDK's
         // default back-off (about half a minute); transient errors still get three quick retries.
         var blobOptions = new BlobClientOptions();
