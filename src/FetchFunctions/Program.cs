@@ -1,5 +1,6 @@
 using FetchFunctions;
 using FetchFunctions.Core;
+using FetchFunctions.Core.Storage;
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.Hosting;
 
@@ -12,7 +13,7 @@ builder.ConfigureFunctionsWebApplication();
 IntakeQueue.EnsureConfigurationMatches(builder.Configuration);
 
 // Blob and queue clients from the same AzureWebJobsStorage connection the host uses.
-builder.Services.AddStorageClients(builder.Configuration);
+builder.Services.AddFetchFunctionsStorage(builder.Configuration);
 
 builder.Services.AddFetchFunctionsCore(builder.Configuration);
 

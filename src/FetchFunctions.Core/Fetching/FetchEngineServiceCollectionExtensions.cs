@@ -9,6 +9,7 @@ using Microsoft.Extensions.Options;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;
+using Polly.Telemetry;
 using Polly.Timeout;
 
 namespace FetchFunctions.Core.Fetching;
@@ -30,6 +31,10 @@ internal static class FetchEngineServiceCollectionExtensions
             .ValidateDataAnnotations();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IBodySink, BlobBodySink>();
+        // A retried 503 or 429 is routine for a crawler and is counted in every result: Polly's per-attempt warnings
+        // would flood the host's logs. Breaker and timeout events keep their own severity.
+        services.Configure<TelemetryOptions>(static telemetry => telemetry.SeverityProvider = static args =>
+            args.Event.EventName is "ExecutionAttempt" or "OnRetry" ? ResilienceEventSeverity.Debug : args.Event.Severity);
         services.TryAddSingleton<IFetchEngine, FetchEngine>();
 
         var client = services.AddHttpClient(HttpClientName, static http =>

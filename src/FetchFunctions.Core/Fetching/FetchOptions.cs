@@ -85,9 +85,15 @@ internal sealed class FetchOptions
     [MinLength(1)]
     public string UserAgent { get; set; } = "FetchFunctions/1.0";
 
-    /// <summary>Statuses whose bodies are stored, as codes or ranges. Default 2xx only.</summary>
-    [MinLength(1)]
-    public List<string> StoreStatuses { get; set; } = ["200-299"];
+    /// <summary>Statuses whose bodies are stored, as codes or ranges. Empty (the default) means 2xx only, "200-299".
+    /// The default is not put in the list itself: configuration binding appends to a list, so a configured "404" would
+    /// otherwise store 2xx and 404 instead of 404 alone.</summary>
+    public List<string> StoreStatuses { get; set; } = [];
+
+    /// <summary><see cref="StoreStatuses"/>, or 2xx when it is empty.</summary>
+    internal IReadOnlyList<string> EffectiveStoreStatuses => StoreStatuses.Count > 0 ? StoreStatuses : DefaultStoreStatuses;
+
+    private static readonly string[] DefaultStoreStatuses = ["200-299"];
 
     /// <summary>CIDR ranges the SSRF guard lets through although they are private or special. Empty by default.</summary>
     public List<string> AllowedNetworks { get; set; } = [];

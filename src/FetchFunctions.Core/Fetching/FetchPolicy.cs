@@ -34,7 +34,7 @@ internal sealed record FetchPolicy
             MaxBodyBytes = options.MaxBodyBytes,
             MaxRedirects = options.MaxRedirects,
             UserAgent = options.UserAgent,
-            StoreStatuses = StatusSet.Parse(options.StoreStatuses),
+            StoreStatuses = StatusSet.Parse(options.EffectiveStoreStatuses),
             AddressPolicy = new AddressPolicy(options.AllowedNetworks.Select(IPNetwork.Parse).ToArray()),
         };
     }

@@ -56,6 +56,21 @@ internal sealed partial class CrawlIntake(
         return new SubmitResult(ticket, [], scan.UniqueUrls, scan.DuplicatesRemoved);
     }
 
+    public async Task<string> UploadUrlListAsync(IEnumerable<string> urls, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(urls);
+        await store.EnsureContainerAsync(cancellationToken).ConfigureAwait(false);
+        var blobName = BlobNames.Upload(Guid.NewGuid());
+        using var writer = store.CreateTextWriter(blobName);
+        foreach (var url in urls)
+        {
+            await writer.WriteLineAsync(url, cancellationToken).ConfigureAwait(false);
+        }
+
+        await writer.CommitAsync(JobStore.TextContentType, cancellationToken).ConfigureAwait(false);
+        return blobName;
+    }
+
     /// <summary>Sends <see cref="JobTicket.ToMessage"/> as the message text. The Functions queue trigger reads Base64
     /// bodies, and the client encodes as its options say: the host must create the <see cref="QueueServiceClient"/>
     /// with <c>QueueClientOptions.MessageEncoding = QueueMessageEncoding.Base64</c> (the Functions app and the CLI do).</summary>

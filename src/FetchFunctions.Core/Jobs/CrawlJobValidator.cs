@@ -172,7 +172,7 @@ internal sealed partial class CrawlJobValidator(IOptions<CrawlOptions> crawlOpti
             MaxRedirects = maxRedirects,
             UserAgent = CheckUserAgent(options.UserAgent, fetch.UserAgent, problems),
             Headers = CheckHeaders(options.Headers, problems),
-            StoreStatuses = CheckStoreStatuses(options.StoreStatuses, fetch.StoreStatuses, problems),
+            StoreStatuses = CheckStoreStatuses(options.StoreStatuses, fetch.EffectiveStoreStatuses, problems),
             AllowedNetworks = CheckAllowedNetworks(options.AllowedNetworks, fetch.AllowedNetworks, problems),
         };
     }
@@ -356,7 +356,7 @@ internal sealed partial class CrawlJobValidator(IOptions<CrawlOptions> crawlOpti
         return result;
     }
 
-    private static List<string> CheckStoreStatuses(IReadOnlyList<string>? statuses, List<string> fallback, ProblemList problems)
+    private static List<string> CheckStoreStatuses(IReadOnlyList<string>? statuses, IReadOnlyList<string> fallback, ProblemList problems)
     {
         if (statuses is null)
         {

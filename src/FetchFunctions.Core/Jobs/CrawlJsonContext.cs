@@ -10,7 +10,7 @@ namespace FetchFunctions.Core.Jobs;
     UseStringEnumConverter = true,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(StoredJob))]
-[JsonSerializable(typeof(BatchManifest))]
+[JsonSerializable(typeof(ShardManifestHeader))]
 [JsonSerializable(typeof(UrlResult))]
 [JsonSerializable(typeof(CrawlSummary))]
 internal sealed partial class CrawlJsonContext : JsonSerializerContext;

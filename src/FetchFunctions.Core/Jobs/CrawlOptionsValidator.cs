@@ -4,8 +4,8 @@ using Microsoft.Extensions.Options;
 namespace FetchFunctions.Core.Jobs;
 
 /// <summary>Cross-field rules of <see cref="CrawlOptions"/>, including the ones that chain into <see cref="FetchOptions"/>:
-/// Fetch:AttemptTimeout &lt; Fetch:TotalTimeout ≤ Fetch:FetchDeadline &lt; Crawl:BatchDeadline &lt; Crawl:FunctionTimeout,
-/// so that a batch activity never outlives the function timeout.</summary>
+/// Fetch:AttemptTimeout &lt; Fetch:TotalTimeout ≤ Fetch:FetchDeadline (checked by the engine's own validator) &lt;
+/// Crawl:BatchDeadline &lt; Crawl:FunctionTimeout − 30 s, so that a batch activity never outlives the function timeout.</summary>
 internal sealed class CrawlOptionsValidator(IOptions<FetchOptions> fetchOptions) : IValidateOptions<CrawlOptions>
 {
     public ValidateOptionsResult Validate(string? name, CrawlOptions options)
@@ -39,31 +39,6 @@ internal sealed class CrawlOptionsValidator(IOptions<FetchOptions> fetchOptions)
         foreach (var port in options.AllowedPorts.Where(p => p is < 1 or > 65535))
         {
             failures.Add($"Crawl:AllowedPorts: {port} is not a port (1-65535).");
-        }
-
-        if (fetch.AttemptTimeout >= fetch.TotalTimeout)
-        {
-            failures.Add($"Fetch:AttemptTimeout ({fetch.AttemptTimeout}) must be less than Fetch:TotalTimeout ({fetch.TotalTimeout}).");
-        }
-
-        if (fetch.TotalTimeout > fetch.FetchDeadline)
-        {
-            failures.Add($"Fetch:TotalTimeout ({fetch.TotalTimeout}) must not exceed Fetch:FetchDeadline ({fetch.FetchDeadline}).");
-        }
-
-        if (fetch.ConnectTimeout > fetch.AttemptTimeout)
-        {
-            failures.Add($"Fetch:ConnectTimeout ({fetch.ConnectTimeout}) must not exceed Fetch:AttemptTimeout ({fetch.AttemptTimeout}).");
-        }
-
-        if (fetch.BodyIdleTimeout > fetch.FetchDeadline)
-        {
-            failures.Add($"Fetch:BodyIdleTimeout ({fetch.BodyIdleTimeout}) must not exceed Fetch:FetchDeadline ({fetch.FetchDeadline}).");
-        }
-
-        if (fetch.RetryBaseDelay > fetch.MaxRetryDelay)
-        {
-            failures.Add($"Fetch:RetryBaseDelay ({fetch.RetryBaseDelay}) must not exceed Fetch:MaxRetryDelay ({fetch.MaxRetryDelay}).");
         }
 
         if (fetch.FetchDeadline >= options.BatchDeadline)

@@ -81,6 +81,10 @@ public interface ICrawlIntake
     /// <summary>Validates the job and, when valid, stores it as <c>{jobId}/job.json</c>. Idempotent per job id.</summary>
     Task<SubmitResult> SubmitAsync(CrawlJobRequest request, CancellationToken cancellationToken);
 
+    /// <summary>Stores a URL list (one per line) for a job to reference as <see cref="CrawlJobRequest.UrlListBlob"/>, the way a
+    /// job too big for one request is submitted. Returns the blob name.</summary>
+    Task<string> UploadUrlListAsync(IEnumerable<string> urls, CancellationToken cancellationToken);
+
     /// <summary>Puts the ticket on the intake queue in the message form the queue trigger reads.</summary>
     Task EnqueueAsync(JobTicket ticket, CancellationToken cancellationToken);
 

@@ -2,8 +2,12 @@ using FetchFunctions.Core.Fetching;
 
 namespace FetchFunctions.Core.Orchestration;
 
-/// <summary>A batch manifest (<c>{jobId}/batches/{index}.json</c>): the normalised URLs of one batch.</summary>
+/// <summary>The normalised URLs of one batch, as read from its shard's manifest.</summary>
 internal sealed record BatchManifest(string JobId, int BatchIndex, IReadOnlyList<string> Urls);
+
+/// <summary>The first line of a shard manifest: where each batch's URL lines start, in bytes after this line.
+/// <see cref="Offsets"/> has one entry per batch of the shard plus the end.</summary>
+internal sealed record ShardManifestHeader(string JobId, int ShardIndex, int FirstBatch, long[] Offsets);
 
 /// <summary>One line of a batch's results (<c>{jobId}/results/{index}.ndjson</c>): the outcome of one URL, as the engine
 /// reported it (see <see cref="FetchResult"/>) plus its host; <see cref="Started"/> is false when the batch deadline came

@@ -32,15 +32,14 @@ internal sealed partial class CrawlActivities(
         var startedAt = timeProvider.GetTimestamp();
         var crawl = crawlOptions.Value;
         var job = await store.ReadJobAsync(BlobNames.Job(batch.JobId), cancellationToken).ConfigureAwait(false);
-        var manifestName = BlobNames.BatchManifest(batch.JobId, batch.BatchIndex);
-        var manifest = await store.ReadJsonAsync(manifestName, CrawlJsonContext.Default.BatchManifest, cancellationToken).ConfigureAwait(false)
-            ?? throw new InvalidOperationException($"No batch manifest at '{manifestName}': the job was not planned.");
+        var batchesPerShard = batch.BatchesPerShard > 0 ? batch.BatchesPerShard : crawl.BatchesPerShard;
+        var manifest = await store.ReadBatchManifestAsync(batch.JobId, batch.BatchIndex, batchesPerShard, cancellationToken).ConfigureAwait(false);
         var settings = job.Settings;
         var limits = new BatchLimits(
             Math.Min(settings.MaxConcurrency, crawl.MaxConcurrency),
             Math.Min(settings.MaxConcurrencyPerHost, crawl.MaxConcurrencyPerHost),
             settings.PerHostDelay > crawl.PerHostDelay ? settings.PerHostDelay : crawl.PerHostDelay,
-            crawl.BatchDeadline - timeProvider.GetElapsedTime(startedAt));
+            TimeSpan.FromTicks(Math.Max(0, (crawl.BatchDeadline - timeProvider.GetElapsedTime(startedAt)).Ticks)));
         var results = await fetcher.FetchAsync(batch.JobId, manifest.Urls, PolicyFor(settings, fetchOptions.Value), limits, cancellationToken)
             .ConfigureAwait(false);
         await store.UploadAsync(BlobNames.BatchResults(batch.JobId, batch.BatchIndex), Ndjson(results), JobStore.NdjsonContentType, cancellationToken)

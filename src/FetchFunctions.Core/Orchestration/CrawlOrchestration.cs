@@ -30,7 +30,8 @@ public static partial class CrawlOrchestration
         if (plan.ShardCount <= 1)
         {
             totals = await FanOutAsync(plan.BatchCount, plan.MaxBatchesInFlight,
-                index => context.CallActivityAsync<BatchStats>(CrawlFunctionNames.FetchBatchActivity, new BatchWork(plan.JobId, index)),
+                index => context.CallActivityAsync<BatchStats>(CrawlFunctionNames.FetchBatchActivity,
+                    new BatchWork(plan.JobId, index) { BatchesPerShard = plan.BatchesPerShard }),
                 Report);
         }
         else
@@ -58,7 +59,7 @@ public static partial class CrawlOrchestration
         context.SetCustomStatus(new CrawlProgress(0, shard.BatchCount, 0, shard.UrlCount, 0));
         var totals = await FanOutAsync(shard.BatchCount, shard.MaxBatchesInFlight,
             index => context.CallActivityAsync<BatchStats>(
-                CrawlFunctionNames.FetchBatchActivity, new BatchWork(shard.JobId, shard.FirstBatch + index)),
+                CrawlFunctionNames.FetchBatchActivity, new BatchWork(shard.JobId, shard.FirstBatch + index) { BatchesPerShard = shard.BatchesPerShard }),
             totals => context.SetCustomStatus(new CrawlProgress(totals.Batches, shard.BatchCount, totals.Urls, shard.UrlCount, totals.Bytes)));
         LogShardCompleted(context.ReplaySafeLogger, shard.JobId, shard.ShardIndex, totals.Batches, totals.Urls);
         return totals;
@@ -69,7 +70,7 @@ public static partial class CrawlOrchestration
         string.Create(CultureInfo.InvariantCulture, $"{jobId}:shard:{shardIndex:D4}");
 
     /// <summary>The shards of a plan. The job's window of <see cref="CrawlPlan.MaxBatchesInFlight"/> batches is shared
-    /// among the shards in flight, so the job never has more batches in flight than its window.</summary>
+    /// equally among the shards in flight, so the job never has more batches in flight than its window.</summary>
     internal static IReadOnlyList<ShardWork> Shards(CrawlPlan plan)
     {
         ArgumentNullException.ThrowIfNull(plan);
@@ -82,13 +83,28 @@ public static partial class CrawlOrchestration
             shards.Add(new ShardWork(plan.JobId, index, first, count, Math.Min(perShardWindow, count))
             {
                 UrlCount = BatchLayout.UrlsInBatches(plan.UrlCount, plan.BatchCount, first, count),
+                BatchesPerShard = plan.BatchesPerShard,
             });
         }
 
         return shards;
     }
 
-    internal static int ShardsInFlight(CrawlPlan plan) => Math.Max(1, Math.Min(plan.ShardCount, plan.MaxBatchesInFlight));
+    /// <summary>The largest divisor of the job's window that is at most the shard count: each shard in flight then gets
+    /// an equal share of the window, and together they keep exactly the window's batches in flight.</summary>
+    internal static int ShardsInFlight(CrawlPlan plan)
+    {
+        var window = Math.Max(1, plan.MaxBatchesInFlight);
+        for (var shards = Math.Min(plan.ShardCount, window); shards > 1; shards--)
+        {
+            if (window % shards == 0)
+            {
+                return shards;
+            }
+        }
+
+        return 1;
+    }
 
     /// <summary>Starts up to <paramref name="window"/> calls, and the next one each time one completes, in index order.
     /// Results are merged as they complete; a failed call fails the whole fan-out.</summary>

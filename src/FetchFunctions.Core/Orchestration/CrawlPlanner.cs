@@ -1,6 +1,4 @@
-using System.Buffers;
 using System.Globalization;
-using System.Text.Json;
 using FetchFunctions.Core.Jobs;
 using FetchFunctions.Core.Storage;
 using Microsoft.Extensions.Logging;
@@ -8,11 +6,11 @@ using Microsoft.Extensions.Options;
 
 namespace FetchFunctions.Core.Orchestration;
 
-/// <summary>Splits a stored job into batch manifests. Deterministic: the same job gives the same manifests, so a
+/// <summary>Splits a stored job into batches, written as one manifest per shard. Deterministic: the same job gives the same manifests, so a
 /// retried plan activity rewrites identical blobs.</summary>
 internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions> crawlOptions, ILogger<CrawlPlanner> logger)
 {
-    private const int ManifestUploadConcurrency = 32;
+    private const int ManifestUploadConcurrency = 8;
 
     public async Task<CrawlPlan> PlanAsync(JobTicket ticket, CancellationToken cancellationToken)
     {
@@ -27,12 +25,17 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
         var plan = BatchLayout.Plan(job.JobId, urls.Length, job.DuplicatesRemoved, job.Settings.BatchSize, crawlOptions.Value.BatchesPerShard,
             job.Settings.MaxBatchesInFlight);
         var order = GroupByHost(urls);
-        await Parallel.ForEachAsync(Enumerable.Range(0, plan.BatchCount),
+        await Parallel.ForEachAsync(Enumerable.Range(0, plan.ShardCount),
             new ParallelOptions { MaxDegreeOfParallelism = ManifestUploadConcurrency, CancellationToken = cancellationToken },
-            async (batch, token) => await store.UploadAsync(BlobNames.BatchManifest(job.JobId, batch),
-                ManifestJson(job.JobId, batch, urls, order, plan.BatchCount), JobStore.JsonContentType, token).ConfigureAwait(false))
+            async (shard, token) =>
+            {
+                var first = shard * plan.BatchesPerShard;
+                var count = Math.Min(plan.BatchesPerShard, plan.BatchCount - first);
+                var batches = Enumerable.Range(first, count).Select(batch => BatchUrls(urls, order, batch, plan.BatchCount));
+                await store.WriteShardManifestAsync(job.JobId, shard, first, batches, token).ConfigureAwait(false);
+            })
             .ConfigureAwait(false);
-        await store.DeleteStaleRunBlobsAsync(job.JobId, plan.BatchCount, cancellationToken).ConfigureAwait(false);
+        await store.DeleteStaleRunBlobsAsync(job.JobId, plan.BatchCount, plan.ShardCount, cancellationToken).ConfigureAwait(false);
         LogPlanned(logger, job.JobId, plan.UrlCount, plan.BatchCount, plan.ShardCount);
         return plan;
     }
@@ -88,28 +91,6 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
         {
             yield return urls[order[position]];
         }
-    }
-
-    private static BinaryData ManifestJson(string jobId, int batch, IReadOnlyList<string> urls, int[] order, int batchCount)
-    {
-        // Written directly: a million URLs never become a million-entry object graph, only one batch's JSON at a time.
-        var buffer = new ArrayBufferWriter<byte>(8 * 1024);
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-            json.WriteString("jobId", jobId);
-            json.WriteNumber("batchIndex", batch);
-            json.WriteStartArray("urls");
-            foreach (var url in BatchUrls(urls, order, batch, batchCount))
-            {
-                json.WriteStringValue(url);
-            }
-
-            json.WriteEndArray();
-            json.WriteEndObject();
-        }
-
-        return BinaryData.FromBytes(buffer.WrittenMemory);
     }
 
     private async Task<string[]> ReadUrlsAsync(StoredJob job, CancellationToken cancellationToken)

@@ -49,12 +49,19 @@ public sealed record CrawlPlan(string JobId, int UrlCount, int DuplicatesRemoved
 /// <summary>A shard of a job, run as its own (sub-)orchestration so that no history exceeds the cap.</summary>
 public sealed record ShardWork(string JobId, int ShardIndex, int FirstBatch, int BatchCount, int MaxBatchesInFlight)
 {
+    /// <summary>Batches per shard manifest, as planned.</summary>
+    public int BatchesPerShard { get; init; }
+
     /// <summary>URLs in the shard's batches, for its progress.</summary>
     public int UrlCount { get; init; }
 }
 
 /// <summary>One batch to fetch; its URLs are in the batch manifest blob.</summary>
-public sealed record BatchWork(string JobId, int BatchIndex);
+public sealed record BatchWork(string JobId, int BatchIndex)
+{
+    /// <summary>Batches per shard manifest, as planned: it says which manifest holds the batch.</summary>
+    public int BatchesPerShard { get; init; }
+}
 
 /// <summary>Input of the summary activity.</summary>
 public sealed record SummaryWork(string JobId, BatchStats Totals, DateTimeOffset StartedAt, DateTimeOffset FinishedAt);

@@ -16,8 +16,10 @@ internal static class BlobNames
         return $"{jobId}/bodies/{Convert.ToHexStringLower(hash)}";
     }
 
-    public static string BatchManifest(string jobId, int index) =>
-        string.Create(CultureInfo.InvariantCulture, $"{jobId}/batches/{index:D6}.json");
+    /// <summary>The manifest of one shard: the URLs of all its batches (see <see cref="JobStore.WriteShardManifestAsync"/>).
+    /// One blob per shard, not per batch: planning a million URLs writes tens of blobs, not tens of thousands.</summary>
+    public static string ShardManifest(string jobId, int shardIndex) =>
+        string.Create(CultureInfo.InvariantCulture, $"{jobId}/batches/shard-{shardIndex:D4}.txt");
 
     public static string BatchResults(string jobId, int index) =>
         string.Create(CultureInfo.InvariantCulture, $"{jobId}/results/{index:D6}.ndjson");
@@ -26,6 +28,9 @@ internal static class BlobNames
 
     /// <summary>The job's normalised, de-duplicated URLs, one per line (kept out of job.json so that stays small).</summary>
     public static string UrlList(string jobId) => $"{jobId}/urls.txt";
+
+    /// <summary>An uploaded URL list; the leading underscore keeps it apart from every job id's folder.</summary>
+    public static string Upload(Guid id) => $"_uploads/{id:N}.txt";
 
     public static string BatchManifestPrefix(string jobId) => $"{jobId}/batches/";
 

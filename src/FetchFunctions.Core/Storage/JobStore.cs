@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
@@ -8,6 +9,7 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
 using FetchFunctions.Core.Jobs;
+using FetchFunctions.Core.Orchestration;
 using Microsoft.Extensions.Options;
 
 namespace FetchFunctions.Core.Storage;
@@ -18,6 +20,9 @@ internal sealed class JobStore
     public const string JsonContentType = "application/json";
     public const string NdjsonContentType = "application/x-ndjson";
     public const string TextContentType = "text/plain; charset=utf-8";
+
+    /// <summary>Room for a shard manifest's header line: about 11 bytes per batch, and a shard has fewer than 1,000.</summary>
+    private const int MaxManifestHeaderBytes = 64 * 1024;
 
     public JobStore(BlobServiceClient service, IOptions<StorageOptions> storage)
     {
@@ -97,19 +102,99 @@ internal sealed class JobStore
             maxUrlLength);
     }
 
-    /// <summary>Deletes what an earlier run of the same job id left beyond this run's batches, and its summary:
-    /// a re-run replaces the job's results instead of mixing with them.</summary>
-    public async Task DeleteStaleRunBlobsAsync(string jobId, int batchCount, CancellationToken cancellationToken)
+    /// <summary>Writes a shard's manifest: a JSON header line (<see cref="ShardManifestHeader"/>), then the URLs of each
+    /// batch, one per line, batch after batch. A batch activity reads the header and then only its own byte range.</summary>
+    public async Task WriteShardManifestAsync(string jobId, int shardIndex, int firstBatch, IEnumerable<IEnumerable<string>> batches, CancellationToken cancellationToken)
     {
-        var stale = new List<string>();
-        foreach (var prefix in new[] { BlobNames.BatchManifestPrefix(jobId), BlobNames.BatchResultsPrefix(jobId) })
+        ArgumentNullException.ThrowIfNull(batches);
+        var body = new ArrayBufferWriter<byte>(64 * 1024);
+        var offsets = new List<long>();
+        foreach (var batch in batches)
         {
-            await foreach (var item in Container.GetBlobsAsync(new GetBlobsOptions { Prefix = prefix }, cancellationToken).ConfigureAwait(false))
+            offsets.Add(body.WrittenCount);
+            foreach (var url in batch)
             {
-                if (BlobNames.BatchIndexOf(item.Name, prefix) is not { } index || index >= batchCount)
-                {
-                    stale.Add(item.Name);
-                }
+                Encoding.UTF8.GetBytes(url, body);
+                body.Write("\n"u8);
+            }
+        }
+
+        offsets.Add(body.WrittenCount);
+        var header = JsonSerializer.SerializeToUtf8Bytes(new ShardManifestHeader(jobId, shardIndex, firstBatch, [.. offsets]), CrawlJsonContext.Default.ShardManifestHeader);
+        if (header.Length >= MaxManifestHeaderBytes)
+        {
+            throw new InvalidOperationException($"The manifest header of shard {shardIndex} is {header.Length} bytes; at most {MaxManifestHeaderBytes - 1} fit.");
+        }
+
+        var content = new byte[header.Length + 1 + body.WrittenCount];
+        header.CopyTo(content, 0);
+        content[header.Length] = (byte)'\n';
+        body.WrittenSpan.CopyTo(content.AsSpan(header.Length + 1));
+        await UploadAsync(BlobNames.ShardManifest(jobId, shardIndex), BinaryData.FromBytes(content), TextContentType, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The URLs of one batch: two range reads of its shard's manifest, the second pinned to the first's version
+    /// so a re-plan in between cannot mix two layouts.</summary>
+    public async Task<BatchManifest> ReadBatchManifestAsync(string jobId, int batchIndex, int batchesPerShard, CancellationToken cancellationToken)
+    {
+        var shardIndex = batchIndex / batchesPerShard;
+        var name = BlobNames.ShardManifest(jobId, shardIndex);
+        var blob = Container.GetBlobClient(name);
+        BlobDownloadResult head;
+        try
+        {
+            head = (await blob.DownloadContentAsync(new BlobDownloadOptions { Range = new HttpRange(0, MaxManifestHeaderBytes) }, cancellationToken).ConfigureAwait(false)).Value;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            throw new InvalidOperationException($"No manifest at '{name}': the job was not planned.", ex);
+        }
+
+        var headBytes = head.Content.ToMemory();
+        var newline = headBytes.Span.IndexOf((byte)'\n');
+        var header = newline < 0 ? null : JsonSerializer.Deserialize(headBytes.Span[..newline], CrawlJsonContext.Default.ShardManifestHeader);
+        var local = batchIndex - (header?.FirstBatch ?? 0);
+        if (header is null || header.JobId != jobId || header.ShardIndex != shardIndex || local < 0 || local >= header.Offsets.Length - 1)
+        {
+            throw new InvalidDataException($"'{name}' does not hold batch {batchIndex} of job '{jobId}'.");
+        }
+
+        var start = newline + 1 + header.Offsets[local];
+        var length = header.Offsets[local + 1] - header.Offsets[local];
+        if (length == 0)
+        {
+            return new BatchManifest(jobId, batchIndex, []);
+        }
+
+        var range = await blob.DownloadContentAsync(new BlobDownloadOptions
+        {
+            Range = new HttpRange(start, length),
+            Conditions = new BlobRequestConditions { IfMatch = head.Details.ETag },
+        }, cancellationToken).ConfigureAwait(false);
+        var urls = Encoding.UTF8.GetString(range.Value.Content.ToMemory().Span).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        return new BatchManifest(jobId, batchIndex, urls);
+    }
+
+    /// <summary>Deletes what an earlier run of the same job id left beyond this run's shards and batches, and its summary:
+    /// a re-run replaces the job's results instead of mixing with them.</summary>
+    public async Task DeleteStaleRunBlobsAsync(string jobId, int batchCount, int shardCount, CancellationToken cancellationToken)
+    {
+        var manifests = Enumerable.Range(0, shardCount).Select(shard => BlobNames.ShardManifest(jobId, shard)).ToHashSet(StringComparer.Ordinal);
+        var stale = new List<string>();
+        await foreach (var item in Container.GetBlobsAsync(new GetBlobsOptions { Prefix = BlobNames.BatchManifestPrefix(jobId) }, cancellationToken).ConfigureAwait(false))
+        {
+            if (!manifests.Contains(item.Name))
+            {
+                stale.Add(item.Name);
+            }
+        }
+
+        var resultsPrefix = BlobNames.BatchResultsPrefix(jobId);
+        await foreach (var item in Container.GetBlobsAsync(new GetBlobsOptions { Prefix = resultsPrefix }, cancellationToken).ConfigureAwait(false))
+        {
+            if (BlobNames.BatchIndexOf(item.Name, resultsPrefix) is not { } index || index >= batchCount)
+            {
+                stale.Add(item.Name);
             }
         }
 

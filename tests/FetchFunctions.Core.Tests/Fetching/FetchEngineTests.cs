@@ -167,15 +167,20 @@ public sealed class FetchEngineTests
     }
 
     [Fact]
-    public async Task FetchAsync_NotFoundWithStoreStatusesIncludingIt_StoresBodyButReportsStatus()
+    public async Task FetchAsync_OperatorStoresOnly404_StoresThe404AndNot200()
     {
         var server = await LoopbackServer.Shared;
-        await using var sut = await CreateSutAsync(new Dictionary<string, string?> { ["Fetch:StoreStatuses:0"] = "200-299", ["Fetch:StoreStatuses:1"] = "404" });
+        // A configured list replaces the 2xx default rather than adding to it.
+        await using var sut = await CreateSutAsync(new Dictionary<string, string?> { ["Fetch:StoreStatuses:0"] = "404" });
 
-        var result = await sut.FetchAsync(server.Url("/status/404"));
+        var notFound = await sut.FetchAsync(server.Url("/status/404"));
+        var ok = await sut.FetchAsync(server.Url("/bytes/100"));
 
-        Assert.Equal(FetchErrorKind.HttpStatus, result.ErrorKind);
-        Assert.Equal("status 404", System.Text.Encoding.UTF8.GetString(await sut.DownloadAsync(result.BlobName!)));
+        Assert.Equal(FetchErrorKind.HttpStatus, notFound.ErrorKind);
+        Assert.Equal("status 404", System.Text.Encoding.UTF8.GetString(await sut.DownloadAsync(notFound.BlobName!)));
+        Assert.True(ok.Succeeded, ok.Error);
+        Assert.Null(ok.BlobName);
+        Assert.False(await sut.ExistsAsync(EngineHost.BodyName(server.Url("/bytes/100"))));
     }
 
     [Theory]

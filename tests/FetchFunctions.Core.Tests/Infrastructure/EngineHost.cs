@@ -3,6 +3,7 @@ using Azure.Storage.Queues;
 using FetchFunctions.Core.Fetching;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace FetchFunctions.Core.Tests.Infrastructure;
@@ -51,7 +52,7 @@ internal sealed class EngineHost : IAsyncDisposable
 
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
         var services = new ServiceCollection();
-        services.AddLogging();
+        services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Debug));
         services.AddSingleton(new BlobServiceClient(connectionString));
         // Base64, as the Functions app and the CLI create it: the encoding the queue trigger reads.
         services.AddSingleton(new QueueServiceClient(connectionString, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 }));
@@ -62,7 +63,7 @@ internal sealed class EngineHost : IAsyncDisposable
     public Task<FetchResult> FetchAsync(Uri url, Func<FetchPolicy, FetchPolicy>? tighten = null, CancellationToken cancellationToken = default) =>
         Engine.FetchAsync(new FetchRequest(url, BodyName(url), tighten is null ? DefaultPolicy : tighten(DefaultPolicy)), cancellationToken);
 
-    public static string BodyName(Uri url) => Storage.BlobNames.Body("job-1", url);
+    public static string BodyName(Uri url) => FetchFunctions.Core.Storage.BlobNames.Body("job-1", url);
 
     public async Task<byte[]> DownloadAsync(string blobName) => (await Container.GetBlobClient(blobName).DownloadContentAsync()).Value.Content.ToArray();
 

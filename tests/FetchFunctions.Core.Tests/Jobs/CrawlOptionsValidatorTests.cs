@@ -27,11 +27,6 @@ public sealed class CrawlOptionsValidatorTests
         { "Crawl:MaxConcurrencyPerHost", (c, _) => c.MaxConcurrencyPerHost = c.MaxConcurrency + 1 },
         { "Crawl:MaxUrls", (c, _) => { c.BatchSize = 1; c.BatchesPerShard = 1; } },
         { "Crawl:AllowedPorts", (c, _) => c.AllowedPorts = [443, 70000] },
-        { "Fetch:AttemptTimeout", (_, f) => f.AttemptTimeout = f.TotalTimeout },
-        { "Fetch:TotalTimeout", (_, f) => f.TotalTimeout = f.FetchDeadline + TimeSpan.FromSeconds(1) },
-        { "Fetch:ConnectTimeout", (_, f) => f.ConnectTimeout = f.AttemptTimeout + TimeSpan.FromSeconds(1) },
-        { "Fetch:BodyIdleTimeout", (_, f) => f.BodyIdleTimeout = f.FetchDeadline + TimeSpan.FromSeconds(1) },
-        { "Fetch:RetryBaseDelay", (_, f) => f.RetryBaseDelay = f.MaxRetryDelay + TimeSpan.FromSeconds(1) },
         { "Fetch:FetchDeadline", (c, f) => f.FetchDeadline = c.BatchDeadline },
         { "Crawl:BatchDeadline", (c, _) => c.BatchDeadline = c.FunctionTimeout - TimeSpan.FromSeconds(29) },
     };

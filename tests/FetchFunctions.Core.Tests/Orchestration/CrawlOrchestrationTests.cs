@@ -75,7 +75,7 @@ public sealed class CrawlOrchestrationTests
         Assert.Equal(CrawlFunctionNames.WriteSummaryActivity, calls[^1].Name);
         var batches = calls.Skip(1).SkipLast(1).ToList();
         Assert.All(batches, c => Assert.Equal(CrawlFunctionNames.FetchBatchActivity, c.Name));
-        Assert.Equal(Enumerable.Range(0, 25).Select(i => Json(new BatchWork(JobId, i))), batches.Select(c => c.Input));
+        Assert.Equal(Enumerable.Range(0, 25).Select(i => Json(new BatchWork(JobId, i) { BatchesPerShard = 500 })), batches.Select(c => c.Input));
         Assert.Equal(1234, summary.Total);
         Assert.Equal(Enumerable.Range(0, 25).Sum(i => 1000L * i), summary.Bytes);
     }
@@ -233,6 +233,21 @@ public sealed class CrawlOrchestrationTests
         Assert.Equal(Enumerable.Range(0, plan.BatchCount), shards.SelectMany(s => Enumerable.Range(s.FirstBatch, s.BatchCount)));
         Assert.Equal(12_345, shards.Sum(s => s.UrlCount));
         Assert.True(shards.Max(s => s.MaxBatchesInFlight) * CrawlOrchestration.ShardsInFlight(plan) <= plan.MaxBatchesInFlight);
+    }
+
+    [Theory]
+    [InlineData(40, 8, 8, 1)]
+    [InlineData(3, 8, 2, 4)]
+    [InlineData(3, 4, 2, 2)]
+    [InlineData(3, 7, 1, 7)]
+    [InlineData(2, 6, 2, 3)]
+    public void Shards_FewerShardsThanWindow_SplitWindowEvenly(int shardCount, int window, int shardsInFlight, int perShard)
+    {
+        var plan = new CrawlPlan(JobId, shardCount * 1000, 0, shardCount * 100, 100, shardCount, window);
+
+        Assert.Equal(shardsInFlight, CrawlOrchestration.ShardsInFlight(plan));
+        Assert.All(CrawlOrchestration.Shards(plan), s => Assert.Equal(perShard, s.MaxBatchesInFlight));
+        Assert.Equal(window, shardsInFlight * perShard);
     }
 
     [Fact]

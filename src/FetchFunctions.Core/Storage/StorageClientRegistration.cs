@@ -5,19 +5,21 @@ using Microsoft.Extensions.Azure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace FetchFunctions;
+namespace FetchFunctions.Core.Storage;
 
 /// <summary>Registers the <see cref="Azure.Storage.Blobs.BlobServiceClient"/> and <see cref="QueueServiceClient"/>
-/// Core needs, from the <c>AzureWebJobsStorage</c> connection the Functions host itself uses.</summary>
-internal static class StorageClientRegistration
+/// Core needs from a Functions-style storage connection (by default the host's own <c>AzureWebJobsStorage</c>): a
+/// connection string, or identity-based settings (<c>__blobServiceUri</c>, <c>__queueServiceUri</c> or
+/// <c>__accountName</c>, <c>__credential</c>, <c>__clientId</c>).</summary>
+public static class StorageClientRegistration
 {
     public const string ConnectionName = "AzureWebJobsStorage";
 
-    public static IServiceCollection AddStorageClients(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddFetchFunctionsStorage(this IServiceCollection services, IConfiguration configuration, string connectionName = ConnectionName)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
-        var storage = configuration.GetSection(ConnectionName);
+        var storage = configuration.GetSection(connectionName);
 
         services.AddAzureClients(clients =>
         {
@@ -34,8 +36,8 @@ internal static class StorageClientRegistration
             // Identity-based connection (AzureWebJobsStorage__blobServiceUri, __queueServiceUri, __credential,
             // __clientId). The section-based overloads would look for a "serviceUri" key, so the URIs are read here.
             var credential = CreateCredential(storage);
-            clients.AddBlobServiceClient(ServiceUri(storage, "blob")).WithCredential(credential);
-            clients.AddQueueServiceClient(ServiceUri(storage, "queue"))
+            clients.AddBlobServiceClient(ServiceUri(storage, connectionName, "blob")).WithCredential(credential);
+            clients.AddQueueServiceClient(ServiceUri(storage, connectionName, "queue"))
                 .WithCredential(credential)
                 .ConfigureOptions(UseQueueTriggerEncoding);
         });
@@ -46,7 +48,7 @@ internal static class StorageClientRegistration
     /// <c>extensions.queues.messageEncoding</c>); Core's queue client must match it.</summary>
     private static void UseQueueTriggerEncoding(QueueClientOptions options) => options.MessageEncoding = QueueMessageEncoding.Base64;
 
-    private static Uri ServiceUri(IConfigurationSection storage, string service)
+    private static Uri ServiceUri(IConfigurationSection storage, string connectionName, string service)
     {
         var explicitUri = storage[$"{service}ServiceUri"];
         if (!string.IsNullOrEmpty(explicitUri))
@@ -61,8 +63,8 @@ internal static class StorageClientRegistration
         }
 
         throw new InvalidOperationException(
-            $"{ConnectionName} is neither a connection string nor has {ConnectionName}__{service}ServiceUri " +
-            $"(or {ConnectionName}__accountName) set.");
+            $"{connectionName} is neither a connection string nor has {connectionName}__{service}ServiceUri " +
+            $"(or {connectionName}__accountName) set.");
     }
 
     /// <summary>Same meaning as the host's identity-based connections: <c>credential=managedidentity</c> with an

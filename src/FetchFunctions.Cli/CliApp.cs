@@ -1,0 +1,322 @@
+using System.CommandLine;
+using System.Globalization;
+using Azure;
+using FetchFunctions.Cli.Demo;
+using FetchFunctions.Cli.LocalStorage;
+using FetchFunctions.Cli.Output;
+using FetchFunctions.Core.Jobs;
+using FetchFunctions.Core.Orchestration;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Spectre.Console;
+
+namespace FetchFunctions.Cli;
+
+/// <summary>The command line: <c>crawl</c>, <c>enqueue</c>, <c>status</c> and <c>demo</c>.</summary>
+internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyDictionary<string, string?> environment)
+{
+    private readonly Option<string[]> _url = new("--url") { Description = "A URL to fetch (repeatable).", AllowMultipleArgumentsPerToken = true };
+    private readonly Option<FileInfo?> _urlsFile = new("--urls-file") { Description = "A text file with one URL per line (# starts a comment)." };
+    private readonly Option<string?> _jobId = new("--job-id") { Description = "The job id (idempotency key); generated when absent." };
+    private readonly Option<int?> _concurrency = new("--concurrency") { Description = "Fetches in flight per batch." };
+    private readonly Option<int?> _perHost = new("--per-host") { Description = "Fetches in flight per host." };
+    private readonly Option<int?> _perHostDelay = new("--per-host-delay-ms") { Description = "Pause between requests to one host." };
+    private readonly Option<int?> _retries = new("--retries") { Description = "Retries per URL on 408/429/5xx and network errors." };
+    private readonly Option<int?> _timeout = new("--timeout") { Description = "Seconds for response headers per URL, retries included." };
+    private readonly Option<long?> _maxBytes = new("--max-bytes") { Description = "Largest body stored." };
+    private readonly Option<string?> _userAgent = new("--user-agent") { Description = "User-Agent header." };
+    private readonly Option<string[]> _header = new("--header") { Description = "An extra request header 'Name: value' (repeatable)." };
+    private readonly Option<string[]> _storeStatus = new("--store-status") { Description = "Statuses whose bodies are stored, e.g. 200-299 (repeatable)." };
+    private readonly Option<string[]> _allowNetwork = new("--allow-network") { Description = "A CIDR range the SSRF guard lets through, e.g. 127.0.0.1/32 (repeatable). Off by default." };
+    private readonly Option<int?> _batchSize = new("--batch-size") { Description = "URLs per batch." };
+    private readonly Option<int?> _batchesInFlight = new("--batches-in-flight") { Description = "Batches in flight per job." };
+    private readonly Option<double?> _failAbove = new("--fail-above") { Description = "Exit 1 when the share of failed URLs is above this (0 to 1)." };
+    private readonly Option<string?> _connectionString = new("--connection-string") { Description = "Storage connection string (default: AZURE_STORAGE_CONNECTION_STRING, AzureWebJobsStorage, else local Azurite)." };
+    private readonly Option<string> _data = new("--azurite-data") { Description = "Where an Azurite started by the CLI keeps its data.", DefaultValueFactory = _ => ".azurite" };
+    private readonly Argument<FileInfo?> _jobFile = new("job") { Description = "A job file (JSON: jobId, urls or urlListBlob, options).", Arity = ArgumentArity.ZeroOrOne };
+    private readonly Argument<string> _statusJobId = new("jobId") { Description = "The job's id." };
+    private readonly Option<int> _demoUrls = new("--urls") { Description = "URLs in the demo job.", DefaultValueFactory = _ => 2000 };
+
+    private static readonly Dictionary<string, string?> NoSettings = [];
+
+    public static async Task<int> Main(string[] args)
+    {
+        var environment = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .ToDictionary(e => (string)e.Key, e => e.Value as string, StringComparer.Ordinal);
+        var app = new CliApp(AnsiConsole.Console, AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }), environment);
+        using var cancellation = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            // The first Ctrl+C cancels the job cleanly; a second one ends the process.
+            e.Cancel = !cancellation.IsCancellationRequested;
+            cancellation.Cancel();
+        };
+        return await app.RunAsync(args, cancellation.Token);
+    }
+
+    public async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
+    {
+        var root = BuildCommands();
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var parseError in parsed.Errors)
+            {
+                error.MarkupLine($"[red]error:[/] {Markup.Escape(parseError.Message)}");
+            }
+
+            error.MarkupLine("Run with --help for usage.");
+            return ExitCodes.InvalidInput;
+        }
+
+        var invocation = new InvocationConfiguration { Output = new ConsoleWriter(output), Error = new ConsoleWriter(error), EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
+        try
+        {
+            return await parsed.InvokeAsync(invocation, cancellationToken);
+        }
+        catch (CliInputException ex)
+        {
+            error.MarkupLine($"[red]error:[/] {Markup.Escape(ex.Message)}");
+            return ExitCodes.InvalidInput;
+        }
+        catch (OptionsValidationException ex)
+        {
+            error.MarkupLine("[red]error:[/] the configuration is invalid:");
+            foreach (var failure in ex.Failures)
+            {
+                error.MarkupLine($"  {Markup.Escape(failure)}");
+            }
+
+            return ExitCodes.InvalidInput;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            error.MarkupLine("[yellow]Cancelled.[/]");
+            return ExitCodes.Cancelled;
+        }
+        catch (Exception ex) when (ex is RequestFailedException or HttpRequestException or InvalidOperationException or AggregateException or IOException)
+        {
+            error.MarkupLine($"[red]infrastructure failure:[/] {Markup.Escape(ex.Message)}");
+            return ExitCodes.InfrastructureFailure;
+        }
+    }
+
+    private RootCommand BuildCommands()
+    {
+        var root = new RootCommand("FetchFunctions: crawl jobs that fetch URLs and stream every body into Blob storage.");
+        var jobOptions = new Option[] { _url, _urlsFile, _jobId, _concurrency, _perHost, _perHostDelay, _retries, _timeout, _maxBytes, _userAgent, _header, _storeStatus, _allowNetwork, _batchSize, _batchesInFlight, _connectionString, _data };
+
+        var crawl = new Command("crawl", "Run a job in this process (the same orchestration logic as the Durable app) with live progress and a summary.");
+        crawl.Arguments.Add(_jobFile);
+        foreach (var option in jobOptions)
+        {
+            crawl.Options.Add(option);
+        }
+
+        crawl.Options.Add(_failAbove);
+        crawl.SetAction((parse, cancellationToken) => CrawlAsync(parse, cancellationToken));
+
+        var enqueue = new Command("enqueue", "Validate and store a job, then put it on the intake queue exactly as POST /api/crawls does.");
+        enqueue.Arguments.Add(_jobFile);
+        foreach (var option in jobOptions)
+        {
+            enqueue.Options.Add(option);
+        }
+
+        enqueue.SetAction((parse, cancellationToken) => EnqueueAsync(parse, cancellationToken));
+
+        var status = new Command("status", "Print a stored job's summary.");
+        status.Arguments.Add(_statusJobId);
+        status.Options.Add(_connectionString);
+        status.Options.Add(_data);
+        status.SetAction((parse, cancellationToken) => StatusAsync(parse, cancellationToken));
+
+        var demo = new Command("demo", "Start a small site on 127.0.0.1 and crawl it end to end (no other address is contacted).");
+        demo.Options.Add(_demoUrls);
+        demo.Options.Add(_connectionString);
+        demo.Options.Add(_data);
+        demo.Options.Add(_failAbove);
+        demo.SetAction((parse, cancellationToken) => DemoAsync(parse, cancellationToken));
+
+        root.Subcommands.Add(crawl);
+        root.Subcommands.Add(enqueue);
+        root.Subcommands.Add(status);
+        root.Subcommands.Add(demo);
+        return root;
+    }
+
+    private async Task<int> CrawlAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var failAbove = FailAbove(parse);
+        await using var storage = await LocateStorageAsync(parse, cancellationToken);
+        using var services = BuildCore(storage, parse.GetValue(_allowNetwork) ?? [], NoSettings);
+        var ticket = await SubmitAsync(services, Flags(parse), cancellationToken);
+        if (ticket is null)
+        {
+            return ExitCodes.InvalidInput;
+        }
+
+        return await RunAndReportAsync(services, ticket, failAbove, cancellationToken);
+    }
+
+    private async Task<int> EnqueueAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        await using var storage = await LocateStorageAsync(parse, cancellationToken);
+        using var services = BuildCore(storage, parse.GetValue(_allowNetwork) ?? [], NoSettings);
+        var ticket = await SubmitAsync(services, Flags(parse), cancellationToken);
+        if (ticket is null)
+        {
+            return ExitCodes.InvalidInput;
+        }
+
+        await services.GetRequiredService<ICrawlIntake>().EnqueueAsync(ticket, cancellationToken);
+        output.MarkupLine($"Enqueued job [bold]{Markup.Escape(ticket.JobId)}[/] ({Markup.Escape(ticket.JobBlobName)}).");
+        output.WriteLine(ticket.JobId);
+        return ExitCodes.Success;
+    }
+
+    private async Task<int> StatusAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var jobId = parse.GetValue(_statusJobId)!;
+        await using var storage = await LocateStorageAsync(parse, cancellationToken);
+        using var services = BuildCore(storage, [], NoSettings);
+        var summary = await services.GetRequiredService<ICrawlIntake>().GetSummaryAsync(jobId, cancellationToken);
+        if (summary is null)
+        {
+            error.MarkupLine($"No summary is stored for job [bold]{Markup.Escape(jobId)}[/] (unknown, or still running).");
+            return ExitCodes.NotFound;
+        }
+
+        SummaryPrinter.Print(output, summary);
+        return ExitCodes.Success;
+    }
+
+    private async Task<int> DemoAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var count = parse.GetValue(_demoUrls);
+        if (count is < 1 or > 100_000)
+        {
+            throw new CliInputException("--urls must be between 1 and 100000.");
+        }
+
+        await using var site = await DemoSite.StartAsync(cancellationToken);
+        await using var storage = await LocateStorageAsync(parse, cancellationToken);
+        var loopbackOnly = $"127.0.0.1/32";
+        // The demo site is on loopback, which the SSRF guard blocks by default: open exactly that address.
+        using var services = BuildCore(storage, [loopbackOnly], new Dictionary<string, string?>
+        {
+            ["Crawl:MaxConcurrencyPerHost"] = "16",
+            ["Fetch:MaxBodyBytes"] = (1024 * 1024).ToString(CultureInfo.InvariantCulture),
+            ["Fetch:RetryBaseDelay"] = "00:00:00.050",
+        });
+        output.MarkupLine($"Demo site at {Markup.Escape(site.BaseUri.AbsoluteUri)}: {count} URLs (pages, 404s, a 500 that heals, redirects, slow pages, bodies over the 1 MiB cap).");
+        var flags = new JobFlags { Urls = site.Urls(count), AllowNetworks = [loopbackOnly] };
+        var ticket = await SubmitAsync(services, flags, cancellationToken);
+        return ticket is null ? ExitCodes.InvalidInput : await RunAndReportAsync(services, ticket, FailAbove(parse), cancellationToken);
+    }
+
+    private async Task<int> RunAndReportAsync(ServiceProvider services, JobTicket ticket, double? failAbove, CancellationToken cancellationToken)
+    {
+        var runner = services.GetRequiredService<ICrawlRunner>();
+        var summary = await ProgressDisplay.RunAsync(output, $"Job {ticket.JobId}", progress => runner.RunAsync(ticket, progress, cancellationToken));
+        SummaryPrinter.Print(output, summary);
+        var failureRate = summary.Total == 0 ? 0 : (double)summary.Failed / summary.Total;
+        if (failAbove is { } threshold && failureRate > threshold)
+        {
+            error.MarkupLine($"[red]{failureRate:P1} of the URLs failed, above --fail-above {threshold:P1}.[/]");
+            return ExitCodes.FailureRateExceeded;
+        }
+
+        return ExitCodes.Success;
+    }
+
+    private async Task<JobTicket?> SubmitAsync(ServiceProvider services, JobFlags flags, CancellationToken cancellationToken)
+    {
+        var configuration = services.GetRequiredService<IConfiguration>();
+        var maxInline = configuration.GetValue("Crawl:MaxInlineUrls", 10_000);
+        var (request, urlsToUpload) = await JobInput.BuildAsync(flags, maxInline, cancellationToken);
+        if (urlsToUpload.Count > 0)
+        {
+            var intake = services.GetRequiredService<ICrawlIntake>();
+            request = request with { UrlListBlob = await intake.UploadUrlListAsync(urlsToUpload, cancellationToken) };
+        }
+
+        var result = await services.GetRequiredService<ICrawlIntake>().SubmitAsync(request, cancellationToken);
+        if (!result.Accepted)
+        {
+            error.MarkupLine($"[red]The job is invalid ({result.Problems.Count} problem(s)); nothing was started:[/]");
+            foreach (var problem in result.Problems)
+            {
+                var value = problem.Value is null ? string.Empty : $" = '{problem.Value}'";
+                error.MarkupLine($"  {Markup.Escape(problem.Path)}{Markup.Escape(value)}: {Markup.Escape(problem.Reason)}");
+            }
+
+            return null;
+        }
+
+        if (result.DuplicatesRemoved > 0)
+        {
+            output.MarkupLine($"[grey]{result.DuplicatesRemoved} duplicate URL(s) removed.[/]");
+        }
+
+        return result.Ticket;
+    }
+
+    private async Task<LocatedStorage> LocateStorageAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var locator = new StorageLocator(name => environment.GetValueOrDefault(name), error);
+        return await locator.LocateAsync(parse.GetValue(_connectionString), parse.GetValue(_data)!, cancellationToken);
+    }
+
+    private ServiceProvider BuildCore(LocatedStorage storage, string[] allowNetworks, IReadOnlyDictionary<string, string?> settings)
+    {
+        // The CLI user is the operator: --allow-network opens the operator's allow-list as well as the job's.
+        var overrides = new Dictionary<string, string?>(settings);
+        for (var i = 0; i < allowNetworks.Length; i++)
+        {
+            overrides[string.Create(CultureInfo.InvariantCulture, $"Fetch:AllowedNetworks:{i}")] = allowNetworks[i];
+        }
+
+        var environmentSettings = CoreHost.FromEnvironment(environment);
+        return CoreHost.Build(storage.ConnectionString, overrides, environmentSettings);
+    }
+
+    private JobFlags Flags(ParseResult parse) => new()
+    {
+        JobFile = parse.GetValue(_jobFile),
+        Urls = parse.GetValue(_url) ?? [],
+        UrlsFile = parse.GetValue(_urlsFile),
+        JobId = parse.GetValue(_jobId),
+        Concurrency = parse.GetValue(_concurrency),
+        PerHost = parse.GetValue(_perHost),
+        PerHostDelayMilliseconds = parse.GetValue(_perHostDelay),
+        Retries = parse.GetValue(_retries),
+        TimeoutSeconds = parse.GetValue(_timeout),
+        MaxBytes = parse.GetValue(_maxBytes),
+        UserAgent = parse.GetValue(_userAgent),
+        Headers = parse.GetValue(_header) ?? [],
+        StoreStatuses = parse.GetValue(_storeStatus) ?? [],
+        AllowNetworks = parse.GetValue(_allowNetwork) ?? [],
+        BatchSize = parse.GetValue(_batchSize),
+        BatchesInFlight = parse.GetValue(_batchesInFlight),
+    };
+
+    private double? FailAbove(ParseResult parse)
+    {
+        var value = parse.GetValue(_failAbove);
+        return value is null or (>= 0 and <= 1) ? value : throw new CliInputException("--fail-above must be between 0 and 1.");
+    }
+
+    /// <summary>Lets System.CommandLine's help and messages go through the same consoles as everything else.</summary>
+    private sealed class ConsoleWriter(IAnsiConsole console) : TextWriter
+    {
+        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+
+        public override void Write(char value) => console.Write(value.ToString());
+
+        public override void Write(string? value) => console.Write(value ?? string.Empty);
+
+        public override void WriteLine(string? value) => console.WriteLine(value ?? string.Empty);
+    }
+}

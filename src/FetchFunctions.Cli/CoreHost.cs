@@ -1,0 +1,71 @@
+using Azure.Storage.Blobs;
+using Azure.Storage.Queues;
+using FetchFunctions.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace FetchFunctions.Cli;
+
+/// <summary>Core wired for the command line: configuration from defaults, environment variables (the Functions app's
+/// <c>Fetch__X</c> / <c>Crawl__X</c> / <c>Storage__X</c> names) and flags, in that order; options validated before any work.</summary>
+internal static class CoreHost
+{
+    public static ServiceProvider Build(string connectionString, IReadOnlyDictionary<string, string?> overrides, IEnumerable<KeyValuePair<string, string?>> environment)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(environment)
+            .AddInMemoryCollection(overrides)
+            .Build();
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(configuration);
+        services.AddLogging(logging => logging
+            .SetMinimumLevel(LogLevel.Warning)
+            .AddSimpleConsole(console => console.SingleLine = true)
+            .AddFilter("Azure", LogLevel.Error));
+        // Someone is waiting at the terminal: a wrong connection string should fail in seconds, not after the SDK's
+        // default back-off (about half a minute); transient errors still get three quick retries.
+        var blobOptions = new BlobClientOptions();
+        ConfigureRetry(blobOptions.Retry);
+        services.AddSingleton(new BlobServiceClient(connectionString, blobOptions));
+        // The Functions queue extension reads Base64 messages by default; the CLI writes what the HTTP intake writes.
+        var queueOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
+        ConfigureRetry(queueOptions.Retry);
+        services.AddSingleton(new QueueServiceClient(connectionString, queueOptions));
+        services.AddFetchFunctionsCore(configuration);
+        var provider = services.BuildServiceProvider();
+        try
+        {
+            provider.GetRequiredService<IStartupValidator>().Validate();
+        }
+        catch
+        {
+            provider.Dispose();
+            throw;
+        }
+
+        return provider;
+    }
+
+    private static void ConfigureRetry(Azure.Core.RetryOptions retry)
+    {
+        retry.MaxRetries = 3;
+        retry.Delay = TimeSpan.FromMilliseconds(200);
+        retry.MaxDelay = TimeSpan.FromSeconds(2);
+    }
+
+    /// <summary>Environment variables in configuration form (<c>Fetch__MaxRetries</c> becomes <c>Fetch:MaxRetries</c>).</summary>
+    public static IEnumerable<KeyValuePair<string, string?>> FromEnvironment(IReadOnlyDictionary<string, string?> variables)
+    {
+        foreach (var (key, value) in variables)
+        {
+            if ((key.StartsWith("Fetch__", StringComparison.OrdinalIgnoreCase)
+                || key.StartsWith("Crawl__", StringComparison.OrdinalIgnoreCase)
+                || key.StartsWith("Storage__", StringComparison.OrdinalIgnoreCase)))
+            {
+                yield return new(key.Replace("__", ":", StringComparison.Ordinal), value);
+            }
+        }
+    }
+}

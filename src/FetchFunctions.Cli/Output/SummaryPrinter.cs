@@ -1,0 +1,78 @@
+using System.Globalization;
+using FetchFunctions.Core.Summary;
+using Spectre.Console;
+
+namespace FetchFunctions.Cli.Output;
+
+/// <summary>Prints a crawl summary as tables.</summary>
+internal static class SummaryPrinter
+{
+    private const int FailedUrlsShown = 10;
+    private const int HostsShown = 10;
+
+    public static void Print(IAnsiConsole console, CrawlSummary summary)
+    {
+        var totals = new Table().Title($"Job {Markup.Escape(summary.JobId)}").AddColumn("Figure").AddColumn(new TableColumn("Value").RightAligned());
+        Row(totals, "URLs", N(summary.Total));
+        Row(totals, "Succeeded", N(summary.Succeeded));
+        Row(totals, "Failed", N(summary.Failed));
+        Row(totals, "Duplicates removed", N(summary.DuplicatesRemoved));
+        Row(totals, "Success rate", summary.SuccessRate.ToString("P1", CultureInfo.InvariantCulture));
+        Row(totals, "Bytes", $"{N(summary.Bytes)} ({summary.Bytes / 1048576.0:0.0} MiB)");
+        Row(totals, "Bodies stored", N(summary.BodiesStored));
+        Row(totals, "HTTP attempts", N(summary.Attempts));
+        Row(totals, "Elapsed", $"{summary.Elapsed.TotalSeconds:0.00} s");
+        Row(totals, "Throughput", $"{summary.UrlsPerSecond:0.0} URLs/s, {summary.BytesPerSecond / 1048576.0:0.00} MiB/s");
+        Row(totals, "Latency p50 / p95 / p99", $"{summary.Latency.P50Milliseconds:0.0} / {summary.Latency.P95Milliseconds:0.0} / {summary.Latency.P99Milliseconds:0.0} ms");
+        Row(totals, "Summary blob", summary.SummaryBlobName);
+        console.Write(totals);
+
+        if (summary.StatusCodes.Count > 0 || summary.ErrorKinds.Count > 0)
+        {
+            var outcomes = new Table().AddColumn("Outcome").AddColumn(new TableColumn("URLs").RightAligned());
+            foreach (var (status, count) in summary.StatusCodes.OrderBy(s => s.Key))
+            {
+                Row(outcomes, string.Create(CultureInfo.InvariantCulture, $"HTTP {status}"), N(count));
+            }
+
+            foreach (var (kind, count) in summary.ErrorKinds.OrderByDescending(k => k.Value).ThenBy(k => k.Key, StringComparer.Ordinal))
+            {
+                Row(outcomes, kind, N(count));
+            }
+
+            console.Write(outcomes);
+        }
+
+        if (summary.Hosts.Count > 0)
+        {
+            var hosts = new Table().AddColumn("Host").AddColumn(new TableColumn("URLs").RightAligned())
+                .AddColumn(new TableColumn("Succeeded").RightAligned()).AddColumn(new TableColumn("Failed").RightAligned());
+            foreach (var host in summary.Hosts.Take(HostsShown))
+            {
+                hosts.AddRow(Markup.Escape(host.Host), N(host.Urls), N(host.Succeeded), N(host.Failed));
+            }
+
+            console.Write(hosts);
+        }
+
+        if (summary.FailedUrls.Count > 0)
+        {
+            var failed = new Table().AddColumn("Failed URL").AddColumn("Reason");
+            foreach (var url in summary.FailedUrls.Take(FailedUrlsShown))
+            {
+                failed.AddRow(Markup.Escape(url.Url), Markup.Escape(url.Error ?? url.ErrorKind ?? string.Empty));
+            }
+
+            console.Write(failed);
+            var more = summary.Failed - Math.Min(FailedUrlsShown, summary.FailedUrls.Count);
+            if (more > 0)
+            {
+                console.MarkupLine($"[grey]… and {N(more)} more failed URLs: see {Markup.Escape(summary.SummaryBlobName)} and the results blobs.[/]");
+            }
+        }
+    }
+
+    private static void Row(Table table, string name, string value) => table.AddRow(Markup.Escape(name), Markup.Escape(value));
+
+    private static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+}

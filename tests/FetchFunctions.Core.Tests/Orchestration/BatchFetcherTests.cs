@@ -1,0 +1,175 @@
+using System.Collections.Concurrent;
+using FetchFunctions.Core.Fetching;
+using FetchFunctions.Core.Orchestration;
+using FetchFunctions.Core.Security;
+using FetchFunctions.Core.Tests.Infrastructure;
+using Microsoft.Extensions.Time.Testing;
+
+namespace FetchFunctions.Core.Tests.Orchestration;
+
+public sealed class BatchFetcherTests
+{
+    private static readonly FetchPolicy Policy = FetchPolicy.FromOptions(new FetchOptions()) with { AddressPolicy = AddressPolicy.Default };
+
+    /// <summary>An engine whose fetches finish only when the test releases them; it records starts and concurrency.</summary>
+    private sealed class GatedEngine(TimeProvider time) : IFetchEngine
+    {
+        private readonly Lock _lock = new();
+        private readonly Dictionary<string, int> _inFlightByHost = [];
+        private int _inFlight;
+
+        public ConcurrentDictionary<string, TaskCompletionSource> Gates { get; } = new();
+        public ConcurrentQueue<(string Url, DateTimeOffset At)> Starts { get; } = new();
+        public int MaxInFlight { get; private set; }
+        public Dictionary<string, int> MaxInFlightByHost { get; } = [];
+        public int Started => Starts.Count;
+
+        public void Release(string url) => Gates.GetOrAdd(url, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+
+        public void ReleaseAll(IEnumerable<string> urls)
+        {
+            foreach (var url in urls)
+            {
+                Release(url);
+            }
+        }
+
+        public async Task<FetchResult> FetchAsync(FetchRequest request, CancellationToken cancellationToken)
+        {
+            var url = request.Url.AbsoluteUri;
+            var host = request.Url.Host;
+            lock (_lock)
+            {
+                _inFlight++;
+                MaxInFlight = Math.Max(MaxInFlight, _inFlight);
+                _inFlightByHost[host] = _inFlightByHost.GetValueOrDefault(host) + 1;
+                MaxInFlightByHost[host] = Math.Max(MaxInFlightByHost.GetValueOrDefault(host), _inFlightByHost[host]);
+            }
+
+            Starts.Enqueue((url, time.GetUtcNow()));
+            try
+            {
+                await Gates.GetOrAdd(url, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task.WaitAsync(cancellationToken);
+                return new FetchResult(url, url, 200, "text/plain", 10, "00", 1, TimeSpan.FromMilliseconds(5), request.BlobName, null, null);
+            }
+            finally
+            {
+                lock (_lock)
+                {
+                    _inFlight--;
+                    _inFlightByHost[host]--;
+                }
+            }
+        }
+    }
+
+    private static (BatchFetcher Sut, GatedEngine Engine, FakeTimeProvider Time) CreateSut()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var engine = new GatedEngine(time);
+        return (new BatchFetcher(engine, time), engine, time);
+    }
+
+    private static BatchLimits Limits(int max = 16, int perHost = 4, int delayMs = 0, int deadlineSeconds = 480) =>
+        new(max, perHost, TimeSpan.FromMilliseconds(delayMs), TimeSpan.FromSeconds(deadlineSeconds));
+
+    private static List<string> Urls(int hosts, int perHost) =>
+        [.. Enumerable.Range(0, perHost).SelectMany(i => Enumerable.Range(0, hosts).Select(h => $"https://h{h}.example/{i}"))];
+
+    [Fact]
+    public async Task FetchAsync_ManyUrls_KeepsGlobalAndPerHostLimits()
+    {
+        var (sut, engine, _) = CreateSut();
+        var urls = Urls(hosts: 5, perHost: 10);
+
+        var fetch = sut.FetchAsync("job", urls, Policy, Limits(max: 6, perHost: 2), CancellationToken.None);
+        await Poll.UntilAsync(() => engine.Started == 6, "six fetches to start");
+        Assert.Equal(6, engine.Started);
+        var released = 0;
+        while (!fetch.IsCompleted)
+        {
+            var started = engine.Starts.Select(s => s.Url).ToList();
+            engine.ReleaseAll(started);
+            released = started.Count;
+            await Poll.UntilAsync(() => engine.Started > released || fetch.IsCompleted, "more fetches to start");
+        }
+
+        var results = await fetch;
+        Assert.Equal(urls, results.Select(r => r.Url));
+        Assert.All(results, r => Assert.True(r.Succeeded));
+        Assert.Equal(6, engine.MaxInFlight);
+        Assert.All(engine.MaxInFlightByHost.Values, n => Assert.Equal(2, n));
+    }
+
+    [Fact]
+    public async Task FetchAsync_PerHostDelay_SpacesStartsOfOneHost()
+    {
+        var (sut, engine, time) = CreateSut();
+        var urls = Urls(hosts: 2, perHost: 3);
+        engine.ReleaseAll(urls);
+
+        var fetch = sut.FetchAsync("job", urls, Policy, Limits(delayMs: 1000), CancellationToken.None);
+        await Poll.UntilAsync(() => engine.Started == 2, "the first fetch of each host");
+        for (var step = 1; step <= 2; step++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(999));
+            Assert.Equal(2 * step, engine.Started);
+            time.Advance(TimeSpan.FromMilliseconds(1));
+            await Poll.UntilAsync(() => engine.Started == 2 * (step + 1), "the next fetch of each host");
+        }
+
+        await fetch;
+        foreach (var host in new[] { "h0", "h1" })
+        {
+            var starts = engine.Starts.Where(s => s.Url.Contains(host, StringComparison.Ordinal)).Select(s => s.At).Order().ToList();
+            Assert.Equal([TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)], starts.Zip(starts.Skip(1), (a, b) => b - a));
+        }
+    }
+
+    [Fact]
+    public async Task FetchAsync_DeadlinePasses_ReportsRunningAndUnstartedUrlsAsTimeouts()
+    {
+        var (sut, engine, time) = CreateSut();
+        var urls = Urls(hosts: 1, perHost: 5);
+        engine.Release(urls[0]);
+
+        var fetch = sut.FetchAsync("job", urls, Policy, Limits(max: 2, perHost: 2, deadlineSeconds: 60), CancellationToken.None);
+        await Poll.UntilAsync(() => engine.Started == 3, "the first fetch to finish and two to run");
+        time.Advance(TimeSpan.FromSeconds(60));
+        var results = await fetch;
+
+        Assert.Equal(urls, results.Select(r => r.Url));
+        Assert.True(results[0].Succeeded);
+        Assert.Equal([true, true, false, false], results.Skip(1).Select(r => r.Started));
+        Assert.All(results.Skip(1), r => Assert.Equal(FetchErrorKind.Timeout, r.ErrorKind));
+        Assert.StartsWith("Stopped at the batch deadline", results[1].Error, StringComparison.Ordinal);
+        Assert.StartsWith("Not started", results[4].Error, StringComparison.Ordinal);
+        Assert.Equal(3, engine.Started);
+    }
+
+    [Fact]
+    public async Task FetchAsync_CallerCancels_Throws()
+    {
+        var (sut, engine, _) = CreateSut();
+        using var cancellation = new CancellationTokenSource();
+
+        var fetch = sut.FetchAsync("job", Urls(2, 2), Policy, Limits(), cancellation.Token);
+        await Poll.UntilAsync(() => engine.Started == 4, "all fetches to start");
+        await cancellation.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => fetch);
+    }
+
+    [Fact]
+    public async Task FetchAsync_Urls_UseDeterministicBodyBlobNames()
+    {
+        var (sut, engine, _) = CreateSut();
+        var urls = Urls(1, 2);
+        engine.ReleaseAll(urls);
+
+        var results = await sut.FetchAsync("job-9", urls, Policy, Limits(), CancellationToken.None);
+
+        Assert.Equal(urls.Select(u => FetchFunctions.Core.Storage.BlobNames.Body("job-9", new Uri(u))), results.Select(r => r.BlobName));
+        Assert.All(results, r => Assert.Equal("h0.example", r.Host));
+    }
+}

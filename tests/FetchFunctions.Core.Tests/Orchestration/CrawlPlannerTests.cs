@@ -1,0 +1,180 @@
+using FetchFunctions.Core.Jobs;
+using FetchFunctions.Core.Orchestration;
+using FetchFunctions.Core.Storage;
+using FetchFunctions.Core.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace FetchFunctions.Core.Tests.Orchestration;
+
+public sealed class CrawlPlannerTests
+{
+    private static async Task<(CrawlPlanner Sut, EngineHost Host)> CreateSutAsync(IDictionary<string, string?>? settings = null)
+    {
+        var host = await EngineHost.StartAsync(settings);
+        return (host.Provider.GetRequiredService<CrawlPlanner>(), host);
+    }
+
+    /// <summary>A skewed host mix: one big host, a few medium ones, many with a single URL.</summary>
+    private static List<string> Urls(int count) => [.. Enumerable.Range(0, count).Select(i => i % 2 == 0
+        ? $"https://big.example/{i}"
+        : i % 5 == 1 ? $"https://m{i % 3}.example:8443/{i}" : $"http://single{i}.example/")];
+
+    private static async Task<JobTicket> SubmitAsync(EngineHost host, string jobId, IReadOnlyList<string> urls, int batchSize)
+    {
+        var result = await host.Provider.GetRequiredService<ICrawlIntake>().SubmitAsync(
+            new CrawlJobRequest { JobId = jobId, Urls = urls, Options = new CrawlJobOptions { BatchSize = batchSize } }, CancellationToken.None);
+        return result.Ticket ?? throw new InvalidOperationException(string.Join("; ", result.Problems));
+    }
+
+    /// <summary>Every batch of the plan, read the way the batch activity reads it.</summary>
+    private static async Task<List<BatchManifest>> ManifestsAsync(EngineHost host, CrawlPlan plan)
+    {
+        var store = host.Provider.GetRequiredService<JobStore>();
+        var manifests = new List<BatchManifest>();
+        for (var batch = 0; batch < plan.BatchCount; batch++)
+        {
+            manifests.Add(await store.ReadBatchManifestAsync(plan.JobId, batch, plan.BatchesPerShard, CancellationToken.None));
+        }
+
+        return manifests;
+    }
+
+    private static async Task<List<string>> ManifestBlobsAsync(EngineHost host, string jobId)
+    {
+        var names = new List<string>();
+        await foreach (var blob in host.Container.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = BlobNames.BatchManifestPrefix(jobId) }))
+        {
+            names.Add(blob.Name);
+        }
+
+        return names;
+    }
+
+    [Fact]
+    public void GroupByHost_SameInput_SameOrder()
+    {
+        var urls = Urls(10_000);
+
+        Assert.Equal(CrawlPlanner.GroupByHost(urls), CrawlPlanner.GroupByHost([.. urls]));
+    }
+
+    [Fact]
+    public void GroupByHost_Urls_IsPermutationGroupedByHostInFirstSeenOrder()
+    {
+        var urls = Urls(1000);
+
+        var order = CrawlPlanner.GroupByHost(urls);
+
+        Assert.Equal(Enumerable.Range(0, 1000), order.Order());
+        var hosts = order.Select(i => UrlNormaliser.HostOf(urls[i]).ToString()).ToList();
+        var runs = hosts.Where((h, i) => i == 0 || hosts[i - 1] != h).ToList();
+        Assert.Equal(runs.Count, runs.Distinct().Count());
+        Assert.Equal(urls.Select(u => UrlNormaliser.HostOf(u).ToString()).Distinct(), runs);
+    }
+
+    [Theory]
+    [InlineData(1000, 50)]
+    [InlineData(12_345, 50)]
+    [InlineData(999, 7)]
+    public void BatchUrls_Layout_BalancesBatchesAndSpreadsEveryHost(int count, int batchSize)
+    {
+        var urls = Urls(count);
+        var order = CrawlPlanner.GroupByHost(urls);
+        var batches = BatchLayout.BatchCount(count, batchSize);
+
+        var layout = Enumerable.Range(0, batches).Select(b => CrawlPlanner.BatchUrls(urls, order, b, batches).ToList()).ToList();
+
+        Assert.Equal(urls.Order(StringComparer.Ordinal), layout.SelectMany(b => b).Order(StringComparer.Ordinal));
+        Assert.All(layout, b => Assert.Equal(BatchLayout.UrlsInBatch(count, batches, layout.IndexOf(b)), b.Count));
+        foreach (var host in urls.GroupBy(u => UrlNormaliser.HostOf(u).ToString()))
+        {
+            var n = host.Count();
+            var perBatch = layout.Select(b => b.Count(u => UrlNormaliser.HostOf(u).SequenceEqual(host.Key))).ToList();
+            Assert.True(perBatch.Max() <= (n + batches - 1) / batches, $"{host.Key}: {perBatch.Max()} in one batch");
+            Assert.Equal(Math.Min(n, batches), perBatch.Count(c => c > 0));
+        }
+    }
+
+    [Fact]
+    public async Task PlanAsync_StoredJob_WritesOneShardManifestHoldingEveryBatchAndEveryUrlOnce()
+    {
+        var (sut, host) = await CreateSutAsync();
+        await using var _ = host;
+        var urls = Urls(1234);
+        var ticket = await SubmitAsync(host, "plan-1", urls, batchSize: 50);
+
+        var plan = await sut.PlanAsync(ticket, CancellationToken.None);
+
+        Assert.Equal(new CrawlPlan("plan-1", 1234, 0, 25, 500, 1, 8), plan);
+        Assert.Equal([BlobNames.ShardManifest("plan-1", 0)], await ManifestBlobsAsync(host, "plan-1"));
+        var manifests = await ManifestsAsync(host, plan);
+        Assert.Equal(Enumerable.Range(0, 25), manifests.Select(m => m.BatchIndex));
+        Assert.All(manifests, m => Assert.Equal("plan-1", m.JobId));
+        Assert.Equal(urls.Order(StringComparer.Ordinal), manifests.SelectMany(m => m.Urls).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task PlanAsync_Twice_WritesIdenticalManifests()
+    {
+        var (sut, host) = await CreateSutAsync();
+        await using var _ = host;
+        var ticket = await SubmitAsync(host, "plan-2", Urls(500), batchSize: 30);
+
+        var plan = await sut.PlanAsync(ticket, CancellationToken.None);
+        var first = (await ManifestsAsync(host, plan)).Select(m => string.Join('\n', m.Urls)).ToList();
+        await sut.PlanAsync(ticket, CancellationToken.None);
+        var second = (await ManifestsAsync(host, plan)).Select(m => string.Join('\n', m.Urls)).ToList();
+
+        Assert.Equal(first, second);
+    }
+
+    [Fact]
+    public async Task PlanAsync_MoreBatchesThanPerShard_SplitsIntoShards()
+    {
+        var (sut, host) = await CreateSutAsync(new Dictionary<string, string?> { ["Crawl:BatchesPerShard"] = "4", ["Crawl:MaxUrls"] = "1000", ["Crawl:MaxInlineUrls"] = "1000" });
+        await using var _ = host;
+        var ticket = await SubmitAsync(host, "plan-3", Urls(95), batchSize: 10);
+
+        var plan = await sut.PlanAsync(ticket, CancellationToken.None);
+
+        Assert.Equal((10, 4, 3), (plan.BatchCount, plan.BatchesPerShard, plan.ShardCount));
+        Assert.Equal(Enumerable.Range(0, 3).Select(s => BlobNames.ShardManifest("plan-3", s)), await ManifestBlobsAsync(host, "plan-3"));
+        var manifests = await ManifestsAsync(host, plan);
+        Assert.Equal(Enumerable.Range(0, 10), manifests.Select(m => m.BatchIndex));
+        Assert.Equal(95, manifests.SelectMany(m => m.Urls).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task PlanAsync_AfterBiggerEarlierRun_RemovesItsLeftovers()
+    {
+        var (sut, host) = await CreateSutAsync();
+        await using var _ = host;
+        var ticket = await SubmitAsync(host, "plan-4", Urls(100), batchSize: 10);
+        await sut.PlanAsync(ticket, CancellationToken.None);
+        await host.Container.UploadBlobAsync(BlobNames.BatchResults("plan-4", 9), BinaryData.FromString("{}"));
+        await host.Container.UploadBlobAsync(BlobNames.BatchResults("plan-4", 2), BinaryData.FromString("{}"));
+        await host.Container.UploadBlobAsync(BlobNames.Summary("plan-4"), BinaryData.FromString("{}"));
+        await host.Container.UploadBlobAsync(BlobNames.ShardManifest("plan-4", 7), BinaryData.FromString("{}"));
+
+        ticket = await SubmitAsync(host, "plan-4", Urls(30), batchSize: 10);
+        var plan = await sut.PlanAsync(ticket, CancellationToken.None);
+
+        Assert.Equal(3, plan.BatchCount);
+        Assert.Equal([0, 1, 2], (await ManifestsAsync(host, plan)).Select(m => m.BatchIndex));
+        Assert.Equal([BlobNames.ShardManifest("plan-4", 0)], await ManifestBlobsAsync(host, "plan-4"));
+        Assert.True(await host.ExistsAsync(BlobNames.BatchResults("plan-4", 2)));
+        Assert.False(await host.ExistsAsync(BlobNames.BatchResults("plan-4", 9)));
+        Assert.False(await host.ExistsAsync(BlobNames.Summary("plan-4")));
+    }
+
+    [Fact]
+    public async Task PlanAsync_UrlListShorterThanJobSays_Fails()
+    {
+        var (sut, host) = await CreateSutAsync();
+        await using var _ = host;
+        var ticket = await SubmitAsync(host, "plan-5", Urls(10), batchSize: 5);
+        await host.Container.GetBlobClient(BlobNames.UrlList("plan-5")).UploadAsync(BinaryData.FromString("https://a.example/\n"), overwrite: true);
+
+        await Assert.ThrowsAsync<InvalidDataException>(() => sut.PlanAsync(ticket, CancellationToken.None));
+    }
+}
