@@ -12,6 +12,9 @@ internal static class SmallPages
 {
     private const string JobId = "bench";
 
+    /// <summary>Set to 1, the bare upload loop of part 2 sends the engine's headers and metadata (a diagnostic).</summary>
+    private const string BareMetadataVariable = "FETCHBENCH_BARE_METADATA";
+
     /// <summary>Chunks per side and run in parts 1 and 2.</summary>
     private const int Chunks = 10;
 
@@ -191,6 +194,25 @@ internal static class SmallPages
     private static Task BareUploadAsync(BlobContainerClient container, string[] names, byte[] page, BenchOptions options, CancellationToken cancellationToken)
     {
         var content = BinaryData.FromBytes(page);
+        if (Environment.GetEnvironmentVariable(BareMetadataVariable) == "1")
+        {
+            // Diagnostic: the bare loop sends what the engine's blob sink sends (content type and six metadata entries).
+            return Measure.ForEachAsync(names.Length, options.Concurrency, async (i, ct) =>
+                await container.GetBlobClient(names[i]).UploadAsync(content, new Azure.Storage.Blobs.Models.BlobUploadOptions
+                {
+                    HttpHeaders = new Azure.Storage.Blobs.Models.BlobHttpHeaders { ContentType = "text/html" },
+                    Metadata = new Dictionary<string, string>
+                    {
+                        ["sourceurl"] = $"http://127.0.0.1:40000/page/page-{i}",
+                        ["finalurl"] = $"http://127.0.0.1:40000/page/page-{i}",
+                        ["status"] = "200",
+                        ["fetchedat"] = DateTimeOffset.UnixEpoch.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+                        ["sha256"] = new string('0', 64),
+                        ["bytes"] = "2048",
+                    },
+                }, ct), cancellationToken);
+        }
+
         return Measure.ForEachAsync(names.Length, options.Concurrency, async (i, ct) =>
             await container.GetBlobClient(names[i]).UploadAsync(content, overwrite: true, ct), cancellationToken);
     }
