@@ -198,6 +198,21 @@ internal sealed partial class FetchEngine(
             }
         }
 
+        // Same count is not enough: a job list with repeats ([A, A] against [A, B]) is narrower too.
+        foreach (var network in _operatorNetworks)
+        {
+            var found = false;
+            for (var i = 0; i < jobNetworks.Count && !found; i++)
+            {
+                found = jobNetworks[i].Equals(network);
+            }
+
+            if (!found)
+            {
+                return true;
+            }
+        }
+
         return false;
     }
 

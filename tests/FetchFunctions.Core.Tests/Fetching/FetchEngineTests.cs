@@ -415,6 +415,25 @@ public sealed class FetchEngineTests
     }
 
     [Fact]
+    public async Task FetchAsync_JobListRepeatsOneOperatorRange_IsStillEnforcedAsNarrower()
+    {
+        var server = await LoopbackServer.Shared;
+        await using var sut = await CreateSutAsync(new Dictionary<string, string?>
+        {
+            ["Fetch:AllowedNetworks:0"] = "127.0.0.0/8",
+            ["Fetch:AllowedNetworks:1"] = "127.0.0.2/32",
+        });
+        var key = Key();
+        var onlyTwo = System.Net.IPNetwork.Parse("127.0.0.2/32");
+
+        var result = await sut.FetchAsync(server.Url($"/flaky/{key}/0/500"),
+            p => p with { AddressPolicy = new AddressPolicy([onlyTwo, onlyTwo]) });
+
+        Assert.Equal(FetchErrorKind.BlockedByPolicy, result.ErrorKind);
+        Assert.Equal(0, server.Attempts(key));
+    }
+
+    [Fact]
     public async Task FetchAsync_NoResponseWithinAttemptTimeout_RetriesThenReportsTimeout()
     {
         var server = await LoopbackServer.Shared;
