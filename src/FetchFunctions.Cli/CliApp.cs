@@ -40,11 +40,21 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
 
     private static readonly Dictionary<string, string?> NoSettings = [];
 
+    /// <summary>The width given to a console that writes to a file or pipe, so that messages keep one line each.</summary>
+    internal const int UnfoldedWidth = 4096;
+
     public static async Task<int> Main(string[] args)
     {
         var environment = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
             .ToDictionary(e => (string)e.Key, e => e.Value as string, StringComparer.Ordinal);
-        var app = new CliApp(AnsiConsole.Console, AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }), environment);
+        var error = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        if (Console.IsErrorRedirected)
+        {
+            // Redirected errors go to logs and scripts: one message per line, never folded at 80 columns.
+            error.Profile.Width = UnfoldedWidth;
+        }
+
+        var app = new CliApp(AnsiConsole.Console, error, environment);
         using var cancellation = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {
@@ -104,6 +114,15 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
 
     private RootCommand BuildCommands()
     {
+        // An optional file argument would otherwise swallow a mistyped option ("--no-such-opt") as a file name.
+        _jobFile.Validators.Add(result =>
+        {
+            if (result.Tokens is [{ Value: ['-', _, ..] token }])
+            {
+                result.AddError($"Unrecognized option '{token}'.");
+            }
+        });
+
         var root = new RootCommand("FetchFunctions: crawl jobs that fetch URLs and stream every body into Blob storage.");
         var jobOptions = new Option[] { _url, _urlsFile, _jobId, _concurrency, _perHost, _perHostDelay, _retries, _timeout, _maxBytes, _userAgent, _header, _storeStatus, _allowNetwork, _batchSize, _batchesInFlight, _connectionString, _data };
 
