@@ -48,9 +48,15 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
         var environment = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
             .ToDictionary(e => (string)e.Key, e => e.Value as string, StringComparer.Ordinal);
         var error = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+
+        // Redirected output goes to logs and scripts: a message or a blob name stays on one line, never folded at 80 columns.
+        if (Console.IsOutputRedirected)
+        {
+            AnsiConsole.Console.Profile.Width = UnfoldedWidth;
+        }
+
         if (Console.IsErrorRedirected)
         {
-            // Redirected errors go to logs and scripts: one message per line, never folded at 80 columns.
             error.Profile.Width = UnfoldedWidth;
         }
 

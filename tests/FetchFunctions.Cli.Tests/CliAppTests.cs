@@ -66,6 +66,8 @@ public sealed class CliAppTests
         Assert.True(run.ExitCode == ExitCodes.Success, run.Error + run.Output);
         Assert.Contains("cli-mixed", run.Output, StringComparison.Ordinal);
         Assert.Contains("HTTP 404", run.Output, StringComparison.Ordinal);
+        Assert.Contains("error: HttpStatus", run.Output, StringComparison.Ordinal);
+        Assert.Contains("cli-mixed/summary.json", run.Output, StringComparison.Ordinal);
         var summary = new BlobServiceClient(await SharedAzurite.ConnectionStringAsync()).GetBlobContainerClient(container).GetBlobClient("cli-mixed/summary.json");
         Assert.True((await summary.ExistsAsync()).Value);
     }
@@ -269,6 +271,6 @@ public sealed class CliAppTests
 
         Assert.True(run.ExitCode == ExitCodes.Success, run.Error + run.Output);
         Assert.Contains("HTTP 404", run.Output, StringComparison.Ordinal);
-        Assert.Contains("TooLarge", run.Output, StringComparison.Ordinal);
+        Assert.Contains("error: TooLarge", run.Output, StringComparison.Ordinal);
     }
 }
