@@ -41,10 +41,14 @@ internal sealed partial class AzuriteProcess : IAsyncDisposable
         var script = await EnsureInstalledAsync(cancellationToken).ConfigureAwait(false);
         var start = new ProcessStartInfo("node")
         {
+            // Our end of this pipe closes when this process ends, however it ends (even killed): the watcher then ends Azurite.
+            RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        start.ArgumentList.Add("--require");
+        start.ArgumentList.Add(WriteParentWatcher(InstallFolder()));
         start.ArgumentList.Add(script);
         if (dataFolder is null)
         {
@@ -121,14 +125,35 @@ internal sealed partial class AzuriteProcess : IAsyncDisposable
         return new AzuriteProcess(process, ports["Blob"], ports["Queue"], ports["Table"]);
     }
 
+    /// <summary>The child process, for tests that end it the way a vanished parent would.</summary>
+    internal Process ChildProcess => _process;
+
+    /// <summary>Writes the script node loads before Azurite: it exits when standard input ends, which is when the
+    /// process that started Azurite is gone. Without it a crashed or killed CLI or test host would leave Azurite running.</summary>
+    private static string WriteParentWatcher(string folder)
+    {
+        const string Watcher = """
+            process.stdin.on('end', () => process.exit(0));
+            process.stdin.on('error', () => process.exit(0));
+            process.stdin.resume();
+            """;
+        var path = Path.Combine(folder, "exit-with-parent.js");
+        if (!File.Exists(path) || File.ReadAllText(path) != Watcher)
+        {
+            // Written aside and moved, so that a parallel start never loads a half-written file.
+            var temporary = $"{path}.{Environment.ProcessId}.tmp";
+            File.WriteAllText(temporary, Watcher);
+            File.Move(temporary, path, overwrite: true);
+        }
+
+        return path;
+    }
+
     /// <summary>Installs the pinned Azurite into the per-user cache once (npm, under a file lock so parallel test runs
     /// do not race) and returns the path of its entry script.</summary>
     public static async Task<string> EnsureInstalledAsync(CancellationToken cancellationToken)
     {
-        var cache = Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg
-            ? xdg
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
-        var folder = Path.Combine(cache, "fetchfunctions", $"azurite-{Version}");
+        var folder = InstallFolder();
         var script = Path.Combine(folder, "node_modules", "azurite", "dist", "src", "azurite.js");
         if (File.Exists(script))
         {
@@ -163,6 +188,14 @@ internal sealed partial class AzuriteProcess : IAsyncDisposable
         }
 
         return script;
+    }
+
+    private static string InstallFolder()
+    {
+        var cache = Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg
+            ? xdg
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+        return Path.Combine(cache, "fetchfunctions", $"azurite-{Version}");
     }
 
     private static async Task<FileStream> AcquireLockAsync(string path, CancellationToken cancellationToken)
