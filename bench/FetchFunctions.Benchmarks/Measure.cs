@@ -69,4 +69,33 @@ internal static class Measure
 
     /// <summary>Runs in pairs, alternating which side goes first so drift on a shared machine hits both alike.</summary>
     public static bool BaselineFirst(int run) => run % 2 == 1;
+
+    /// <summary>Runs <paramref name="count"/> items through both sides in <paramref name="chunks"/> interleaved chunks,
+    /// alternating which side goes first, so a burst of load from elsewhere on a shared machine lands on both alike.
+    /// A side's sample is the sum of its chunks.</summary>
+    public static async Task<(Sample Engine, Sample Baseline)> InterleavedAsync(
+        int count, int chunks, int run, Func<Range, Task> engine, Func<Range, Task> baseline)
+    {
+        var chunk = Math.Max(1, count / chunks);
+        var engineSum = default(Sample);
+        var baselineSum = default(Sample);
+        for (var first = 0; first < count; first += chunk)
+        {
+            var slice = first..Math.Min(count, first + chunk);
+            var engineFirst = !BaselineFirst(run + first / chunk);
+            foreach (var isEngine in new[] { engineFirst, !engineFirst })
+            {
+                if (isEngine)
+                {
+                    engineSum += await RunAsync(() => engine(slice)).ConfigureAwait(false);
+                }
+                else
+                {
+                    baselineSum += await RunAsync(() => baseline(slice)).ConfigureAwait(false);
+                }
+            }
+        }
+
+        return (engineSum, baselineSum);
+    }
 }

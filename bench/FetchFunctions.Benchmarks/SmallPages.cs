@@ -29,31 +29,13 @@ internal static class SmallPages
         await Measure.WarmUpAsync(WarmupTime(options), () => EngineFetchAsync(core.Engine, warmups, options, cancellationToken));
         await Measure.WarmUpAsync(WarmupTime(options), () => BareFetchAsync(bare, warmups, options, cancellationToken));
 
-        // Each run interleaves the two sides in chunks (alternating which goes first), so a burst of load from
-        // elsewhere on a shared machine lands on both alike; a side's time is the sum of its chunks.
         var engine = new List<Sample>();
         var baseline = new List<Sample>();
-        var chunk = Math.Max(1, options.Pages / Chunks);
         for (var run = 0; run < options.Runs; run++)
         {
-            var engineSum = default(Sample);
-            var bareSum = default(Sample);
-            for (var first = 0; first < requests.Length; first += chunk)
-            {
-                var slice = requests[first..Math.Min(requests.Length, first + chunk)];
-                foreach (var side in Measure.BaselineFirst(run + first / chunk) ? new[] { false, true } : [true, false])
-                {
-                    if (side)
-                    {
-                        engineSum += await Measure.RunAsync(() => EngineFetchAsync(core.Engine, slice, options, cancellationToken));
-                    }
-                    else
-                    {
-                        bareSum += await Measure.RunAsync(() => BareFetchAsync(bare, slice, options, cancellationToken));
-                    }
-                }
-            }
-
+            var (engineSum, bareSum) = await Measure.InterleavedAsync(requests.Length, Chunks, run,
+                slice => EngineFetchAsync(core.Engine, requests[slice], options, cancellationToken),
+                slice => BareFetchAsync(bare, requests[slice], options, cancellationToken));
             engine.Add(engineSum);
             baseline.Add(bareSum);
             Measure.Progress($"part 1 run {run + 1}: engine {engine[^1].Rate(options.Pages):0} req/s, bare {baseline[^1].Rate(options.Pages):0} req/s");
@@ -84,14 +66,12 @@ internal static class SmallPages
             await Measure.WarmUpAsync(WarmupTime(options), () => BareUploadAsync(scratchContainer, NextWarmups().Select(r => r.BlobName).ToArray(), page, options, cancellationToken));
         }
 
-        // Each run gives each side a fresh Azurite of its own (both started up front) and interleaves the sides in
-        // chunks, alternating which goes first: each Azurite sees only its side's blobs, and a burst of load from
-        // elsewhere on a shared machine lands on both alike. A side's time is the sum of its chunks.
+        // Each run gives each side a fresh Azurite of its own (both started up front), so each Azurite sees only its
+        // side's blobs, and interleaves the sides in chunks.
         var engine = new List<Sample>();
         var baseline = new List<Sample>();
         var names = Urls(options, server, "page").Select(url => BlobNames.Body(JobId, url)).ToArray();
         var warmupNames = Urls(options, server, "warmup")[..WarmupCount(options)].Select(url => BlobNames.Body(JobId, url)).ToArray();
-        var chunk = Math.Max(1, options.Pages / Chunks);
         for (var run = 0; run < options.Runs; run++)
         {
             var (engineAzurite, engineContainer) = await Azurite.StartFreshAsync(cancellationToken);
@@ -105,23 +85,9 @@ internal static class SmallPages
                     await EngineFetchAsync(core.Engine, Requests(options, server, core.Policy, "warmup")[..WarmupCount(options)], options, cancellationToken);
                     await BareUploadAsync(bareContainer, warmupNames, page, options, cancellationToken);
 
-                    var engineSum = default(Sample);
-                    var bareSum = default(Sample);
-                    for (var first = 0; first < requests.Length; first += chunk)
-                    {
-                        var last = Math.Min(requests.Length, first + chunk);
-                        foreach (var side in Measure.BaselineFirst(run + first / chunk) ? new[] { false, true } : [true, false])
-                        {
-                            if (side)
-                            {
-                                engineSum += await Measure.RunAsync(() => EngineFetchAsync(core.Engine, requests[first..last], options, cancellationToken));
-                            }
-                            else
-                            {
-                                bareSum += await Measure.RunAsync(() => BareUploadAsync(bareContainer, names[first..last], page, options, cancellationToken));
-                            }
-                        }
-                    }
+                    var (engineSum, bareSum) = await Measure.InterleavedAsync(requests.Length, Chunks, run,
+                        slice => EngineFetchAsync(core.Engine, requests[slice], options, cancellationToken),
+                        slice => BareUploadAsync(bareContainer, names[slice], page, options, cancellationToken));
 
                     await VerifyStoredAsync(engineContainer, requests, options.PageBytes, cancellationToken);
                     engine.Add(engineSum);
