@@ -151,13 +151,4 @@ internal sealed class BodyMeterStream : Stream
 
         base.Dispose(disposing);
     }
-
-    public override async ValueTask DisposeAsync()
-    {
-        _hash.Dispose();
-        _linked?.Dispose();
-        _idle.Dispose();
-        await _inner.DisposeAsync().ConfigureAwait(false);
-        await base.DisposeAsync().ConfigureAwait(false);
-    }
 }

@@ -347,7 +347,7 @@ internal sealed partial class FetchEngine(
             {
                 case AddressBlockedException blocked:
                     return new(FetchErrorKind.BlockedByPolicy, blocked.Message);
-                case HostNotFoundException dns:
+                case DnsFailureException dns:
                     return new(FetchErrorKind.Dns, dns.Message);
                 case AuthenticationException tls:
                     return new(FetchErrorKind.Tls, $"TLS: {tls.Message}");

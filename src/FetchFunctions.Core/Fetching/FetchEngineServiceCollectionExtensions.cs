@@ -75,7 +75,9 @@ internal static class FetchEngineServiceCollectionExtensions
             AllowAutoRedirect = false,
             UseProxy = false,
             UseCookies = false,
-            ConnectTimeout = options.ConnectTimeout,
+            // The guard times each address itself (so a host's next address gets its turn); a handler-wide connect
+            // timeout of the same length would always fire first. The attempt timeout bounds DNS, connect and TLS together.
+            ConnectTimeout = Timeout.InfiniteTimeSpan,
             // Response headers larger than this are a hostile server, not a web page.
             MaxResponseHeadersLength = 64,
         };

@@ -20,7 +20,8 @@ internal sealed class FetchOptions
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan PooledConnectionIdleTimeout { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>Time to resolve and connect one address. Default 10 seconds; at most the attempt timeout.</summary>
+    /// <summary>Time to connect to one of a host's addresses before the next is tried. Default 10 seconds; at most the
+    /// attempt timeout, which bounds name resolution, connecting and TLS together.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

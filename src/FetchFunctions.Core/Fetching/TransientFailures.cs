@@ -31,12 +31,12 @@ internal static class TransientFailures
         _ => false,
     };
 
-    /// <summary>Policy blocks, unknown hosts and TLS failures do not heal on retry.</summary>
+    /// <summary>Policy blocks, unknown hosts and TLS failures do not heal on retry (a resolver's "try again" may).</summary>
     private static bool IsPermanent(Exception exception)
     {
         for (var e = exception; e is not null; e = e.InnerException)
         {
-            if (e is AddressBlockedException or HostNotFoundException or AuthenticationException)
+            if (e is AddressBlockedException or DnsFailureException { IsTemporary: false } or AuthenticationException)
             {
                 return true;
             }

@@ -7,7 +7,11 @@ namespace FetchFunctions.Core.Security;
 internal sealed class AddressBlockedException(string message) : IOException(message);
 
 /// <summary>Thrown when a host name does not resolve.</summary>
-internal sealed class HostNotFoundException(string message, Exception inner) : IOException(message, inner);
+internal sealed class DnsFailureException(string message, SocketException inner) : IOException(message, inner)
+{
+    /// <summary>The resolver could not answer now ("try again"), as opposed to a name that does not exist.</summary>
+    public bool IsTemporary => inner.SocketErrorCode is SocketError.TryAgain;
+}
 
 /// <summary>The <c>SocketsHttpHandler.ConnectCallback</c>: resolves the host itself, drops every address the policy
 /// blocks and connects to exactly a validated address, so a DNS answer can never smuggle in a private target.</summary>
@@ -83,7 +87,7 @@ internal sealed class SsrfConnectGuard(AddressPolicy policy, TimeSpan connectTim
         }
         catch (SocketException ex) when (ex.SocketErrorCode is SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain)
         {
-            throw new HostNotFoundException($"DNS: {host} did not resolve ({ex.SocketErrorCode}).", ex);
+            throw new DnsFailureException($"DNS: {host} did not resolve ({ex.SocketErrorCode}).", ex);
         }
     }
 }

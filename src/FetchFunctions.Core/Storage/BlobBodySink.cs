@@ -33,11 +33,11 @@ internal sealed class BlobBodySink : IBodySink
         ArgumentNullException.ThrowIfNull(write);
         ArgumentNullException.ThrowIfNull(body);
         var blob = _container.GetBlockBlobClient(write.BlobName);
-        var first = ArrayPool<byte>.Shared.Rent(Math.Max(_smallBodyBytes, 1));
+        // One byte more than a small body tells whether the body goes on.
+        var first = ArrayPool<byte>.Shared.Rent(_smallBodyBytes + 1);
         try
         {
-            // Fill the small-body buffer (one byte more tells whether the body goes on).
-            var firstLength = await FillAsync(body, first.AsMemory(0, Math.Min(first.Length, _smallBodyBytes + 1)), cancellationToken).ConfigureAwait(false);
+            var firstLength = await body.ReadAtLeastAsync(first.AsMemory(0, _smallBodyBytes + 1), _smallBodyBytes + 1, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
             if (firstLength <= _smallBodyBytes && body.Completed)
             {
                 using var content = new MemoryStream(first, 0, firstLength, writable: false);
@@ -79,7 +79,7 @@ internal sealed class BlobBodySink : IBodySink
                     pending.CopyTo(buffer);
                     length = pending.Length;
                     pending = ReadOnlyMemory<byte>.Empty;
-                    length += await FillAsync(body, buffer.AsMemory(length, _blockBytes - length), cancellationToken).ConfigureAwait(false);
+                    length += await body.ReadAtLeastAsync(buffer.AsMemory(length, _blockBytes - length), _blockBytes - length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
                 }
                 catch
                 {
@@ -138,24 +138,6 @@ internal sealed class BlobBodySink : IBodySink
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
-    }
-
-    /// <summary>Reads until the buffer is full or the body ends.</summary>
-    private static async Task<int> FillAsync(Stream body, Memory<byte> buffer, CancellationToken cancellationToken)
-    {
-        var total = 0;
-        while (total < buffer.Length)
-        {
-            var read = await body.ReadAsync(buffer[total..], cancellationToken).ConfigureAwait(false);
-            if (read == 0)
-            {
-                break;
-            }
-
-            total += read;
-        }
-
-        return total;
     }
 
     private static BlobHttpHeaders Headers(BodyWrite write) => new()

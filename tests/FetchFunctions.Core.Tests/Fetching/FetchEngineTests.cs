@@ -1,4 +1,7 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography;
+using Azure.Storage.Blobs.Specialized;
 using FetchFunctions.Core.Fetching;
 using FetchFunctions.Core.Security;
 using FetchFunctions.Core.Tests.Infrastructure;
@@ -57,8 +60,26 @@ public sealed class FetchEngineTests
         }
 
         // Staged block by block (of the default block size), not buffered into one request.
-        var blocks = (await new Azure.Storage.Blobs.Specialized.BlockBlobClient(blob.Uri, new Azure.Storage.StorageSharedKeyCredential("devstoreaccount1", "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==")).GetBlockListAsync()).Value;
+        var blocks = (await sut.Container.GetBlockBlobClient(result.BlobName!).GetBlockListAsync()).Value;
         Assert.Equal((int)(size / new FetchOptions().UploadBlockBytes), blocks.CommittedBlocks.Count());
+    }
+
+    [Theory]
+    [InlineData(0, false)]
+    [InlineData(1, true)]
+    public async Task FetchAsync_BodyAtTheSmallBodyLimit_GoesUpInOneRequestAndOneByteMoreInBlocks(int overLimit, bool staged)
+    {
+        var size = new FetchOptions().SmallBodyBufferBytes + overLimit;
+        var server = await LoopbackServer.Shared;
+        await using var sut = await CreateSutAsync();
+
+        var result = await sut.FetchAsync(server.Url($"/chunked/{size}?seed=3"));
+
+        Assert.True(result.Succeeded, result.Error);
+        Assert.Equal(TestContent.Bytes(3, size), await sut.DownloadAsync(result.BlobName!));
+        // One Put Blob leaves no committed block list; staging commits one.
+        var blocks = (await sut.Container.GetBlockBlobClient(result.BlobName!).GetBlockListAsync()).Value;
+        Assert.Equal(staged, blocks.CommittedBlocks.Any());
     }
 
     [Fact]
@@ -450,6 +471,41 @@ public sealed class FetchEngineTests
         Assert.Equal(FetchErrorKind.Timeout, result.ErrorKind);
         Assert.Equal(3, result.Attempts);
         await Poll.UntilAsync(() => server.Attempts(key) == 3, "the server to see three attempts");
+    }
+
+    [Fact]
+    public async Task FetchAsync_ConnectNeverCompletes_RetriesThenReportsConnectFailure()
+    {
+        // A loopback listener that never accepts: once its accept queue is full the kernel drops further connection
+        // requests, so a connect to it neither succeeds nor is refused.
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(0);
+        var endpoint = (IPEndPoint)listener.LocalEndPoint!;
+        var fillers = Enumerable.Range(0, 4).Select(_ => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp)).ToList();
+        var filling = fillers.Select(filler => filler.ConnectAsync(endpoint)).ToList();
+        try
+        {
+            await using var sut = await CreateSutAsync(new Dictionary<string, string?> { ["Fetch:ConnectTimeout"] = "00:00:00.200" });
+
+            var result = await sut.FetchAsync(new Uri($"http://127.0.0.1:{endpoint.Port}/never-accepted"), p => p with
+            {
+                AttemptTimeout = TimeSpan.FromSeconds(5),
+                TotalTimeout = TimeSpan.FromSeconds(20),
+                MaxRetries = 1,
+            });
+
+            // A result, not an exception that would fail the whole batch; retried, as a connect failure heals.
+            Assert.Equal(FetchErrorKind.Connect, result.ErrorKind);
+            Assert.Equal(2, result.Attempts);
+            // The guard's per-address timer decides (the next address would be tried), not an anonymous cancellation.
+            Assert.Contains("TimedOut", result.Error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            fillers.ForEach(filler => filler.Dispose());
+            await Task.WhenAll(filling.Select(task => task.ContinueWith(_ => { }, TaskScheduler.Default)));
+        }
     }
 
     [Fact]

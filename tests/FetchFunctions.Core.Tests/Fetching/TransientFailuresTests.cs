@@ -31,12 +31,13 @@ public sealed class TransientFailuresTests
     }
 
     [Fact]
-    public void IsTransient_Exceptions_PermanentCausesAreNotRetried()
+    public void IsTransient_Exceptions_OnlyCausesThatMayHealAreRetried()
     {
         Assert.True(TransientFailures.IsTransient(Outcome.FromException<HttpResponseMessage>(new HttpRequestException("reset", new SocketException((int)SocketError.ConnectionReset)))));
         Assert.True(TransientFailures.IsTransient(Outcome.FromException<HttpResponseMessage>(new TimeoutRejectedException())));
         Assert.False(TransientFailures.IsTransient(Outcome.FromException<HttpResponseMessage>(new HttpRequestException("blocked", new AddressBlockedException("blocked")))));
-        Assert.False(TransientFailures.IsTransient(Outcome.FromException<HttpResponseMessage>(new HttpRequestException("dns", new HostNotFoundException("dns", new SocketException((int)SocketError.HostNotFound))))));
+        Assert.False(TransientFailures.IsTransient(Outcome.FromException<HttpResponseMessage>(new HttpRequestException("dns", new DnsFailureException("dns", new SocketException((int)SocketError.HostNotFound))))));
+        Assert.True(TransientFailures.IsTransient(Outcome.FromException<HttpResponseMessage>(new HttpRequestException("dns", new DnsFailureException("dns", new SocketException((int)SocketError.TryAgain))))));
         Assert.False(TransientFailures.IsTransient(Outcome.FromException<HttpResponseMessage>(new HttpRequestException("tls", new AuthenticationException("bad certificate")))));
         Assert.False(TransientFailures.IsTransient(Outcome.FromException<HttpResponseMessage>(new OperationCanceledException())));
         Assert.False(TransientFailures.IsTransient(Outcome.FromException<HttpResponseMessage>(new BrokenCircuitException())));
@@ -66,7 +67,8 @@ public sealed class TransientFailuresTests
         var policy = new FetchOptions();
         var fetchPolicy = FetchPolicy.FromOptions(policy);
 
-        Assert.Equal(FetchErrorKind.Dns, FetchEngine.Classify(new HttpRequestException("x", new HostNotFoundException("dns", new SocketException((int)SocketError.HostNotFound))), false, fetchPolicy)!.Kind);
+        Assert.Equal(FetchErrorKind.Dns, FetchEngine.Classify(new HttpRequestException("x", new DnsFailureException("dns", new SocketException((int)SocketError.HostNotFound))), false, fetchPolicy)!.Kind);
+        Assert.Equal(FetchErrorKind.Dns, FetchEngine.Classify(new HttpRequestException("x", new DnsFailureException("dns", new SocketException((int)SocketError.TryAgain))), false, fetchPolicy)!.Kind);
         Assert.Equal(FetchErrorKind.Tls, FetchEngine.Classify(new HttpRequestException("x", new AuthenticationException("cert")), false, fetchPolicy)!.Kind);
         Assert.Equal(FetchErrorKind.Connect, FetchEngine.Classify(new HttpRequestException("x", new SocketException((int)SocketError.ConnectionRefused)), false, fetchPolicy)!.Kind);
         Assert.Equal(FetchErrorKind.BlockedByPolicy, FetchEngine.Classify(new HttpRequestException("x", new AddressBlockedException("no")), false, fetchPolicy)!.Kind);
