@@ -16,6 +16,9 @@ public enum FetchErrorKind
     BodyInterrupted,
     CircuitOpen,
     Storage,
+
+    /// <summary>For hosts that record a URL their caller cancelled; the engine itself throws
+    /// <see cref="OperationCanceledException"/> instead of returning this.</summary>
     Cancelled,
 }
 

@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using FetchFunctions.Core.Fetching;
+using FetchFunctions.Core.Orchestration;
 using Microsoft.Extensions.Options;
 
 namespace FetchFunctions.Core.Jobs;
@@ -236,8 +237,8 @@ internal sealed partial class CrawlJobValidator(IOptions<CrawlOptions> crawlOpti
             return;
         }
 
-        var batches = CrawlOptionsValidator.BatchCount(scan.UniqueUrls, settings.BatchSize);
-        var maxBatches = (long)crawl.BatchesPerShard * CrawlOptions.MaxShardsPerJob;
+        var batches = BatchLayout.BatchCount(scan.UniqueUrls, settings.BatchSize);
+        var maxBatches = crawl.MaxBatchesPerJob;
         if (batches > maxBatches)
         {
             problems.Add("options.batchSize", settings.BatchSize.ToString(CultureInfo.InvariantCulture), string.Create(CultureInfo.InvariantCulture,

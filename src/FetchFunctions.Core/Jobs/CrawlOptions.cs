@@ -65,6 +65,9 @@ internal sealed class CrawlOptions
     [Range(1, MaxShardsPerJob)]
     public int BatchesPerShard { get; set; } = 500;
 
+    /// <summary>Batches one job may have: <see cref="BatchesPerShard"/> × <see cref="MaxShardsPerJob"/>.</summary>
+    internal long MaxBatchesPerJob => (long)BatchesPerShard * MaxShardsPerJob;
+
     /// <summary>Failed URLs listed (with reasons) in summary.json; the counts always cover all of them. Default 1,000.</summary>
     [Range(0, 100_000)]
     public int MaxFailedUrlsInSummary { get; set; } = 1000;

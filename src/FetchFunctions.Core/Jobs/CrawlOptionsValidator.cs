@@ -1,4 +1,5 @@
 using FetchFunctions.Core.Fetching;
+using FetchFunctions.Core.Orchestration;
 using Microsoft.Extensions.Options;
 
 namespace FetchFunctions.Core.Jobs;
@@ -29,8 +30,8 @@ internal sealed class CrawlOptionsValidator(IOptions<FetchOptions> fetchOptions)
             failures.Add($"Crawl:MaxConcurrencyPerHost ({options.MaxConcurrencyPerHost}) must not exceed Crawl:MaxConcurrency ({options.MaxConcurrency}).");
         }
 
-        var maxBatches = (long)options.BatchesPerShard * CrawlOptions.MaxShardsPerJob;
-        if (BatchCount(options.MaxUrls, options.BatchSize) > maxBatches)
+        var maxBatches = options.MaxBatchesPerJob;
+        if (BatchLayout.BatchCount(options.MaxUrls, options.BatchSize) > maxBatches)
         {
             failures.Add($"Crawl:MaxUrls ({options.MaxUrls}) in batches of Crawl:BatchSize ({options.BatchSize}) needs more than "
                 + $"{maxBatches} batches (Crawl:BatchesPerShard × {CrawlOptions.MaxShardsPerJob} shards).");
@@ -55,6 +56,4 @@ internal sealed class CrawlOptionsValidator(IOptions<FetchOptions> fetchOptions)
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
-
-    internal static long BatchCount(long urls, int batchSize) => (urls + batchSize - 1) / batchSize;
 }

@@ -67,9 +67,7 @@ internal sealed class BatchFetcher(IFetchEngine engine, TimeProvider timeProvide
                         startedAt = timeProvider.GetTimestamp();
                         var uri = new Uri(url, UriKind.Absolute);
                         var result = await engine.FetchAsync(new FetchRequest(uri, BlobNames.Body(jobId, uri), policy), linked.Token).ConfigureAwait(false);
-                        return result.ErrorKind == FetchErrorKind.Cancelled && DeadlinePassed()
-                            ? StoppedAtDeadline(url, host, started, startedAt)
-                            : UrlResult.From(result, host);
+                        return UrlResult.From(result, host);
                     }
                     finally
                     {

@@ -24,6 +24,13 @@ internal static class BatchLayout
 
     public static int ShardCount(int batchCount, int batchesPerShard) => (batchCount + batchesPerShard - 1) / batchesPerShard;
 
+    /// <summary>The batches of shard <paramref name="shard"/>: the first one and how many.</summary>
+    public static (int First, int Count) ShardBatches(CrawlPlan plan, int shard)
+    {
+        var first = shard * plan.BatchesPerShard;
+        return (first, Math.Min(plan.BatchesPerShard, plan.BatchCount - first));
+    }
+
     /// <summary>The plan of a job from its counts alone.</summary>
     public static CrawlPlan Plan(string jobId, int urlCount, int duplicatesRemoved, int batchSize, int batchesPerShard, int maxBatchesInFlight)
     {

@@ -31,7 +31,7 @@ public static partial class CrawlOrchestration
         {
             totals = await FanOutAsync(plan.BatchCount, plan.MaxBatchesInFlight,
                 index => context.CallActivityAsync<BatchStats>(CrawlFunctionNames.FetchBatchActivity,
-                    new BatchWork(plan.JobId, index) { BatchesPerShard = plan.BatchesPerShard }),
+                    new BatchWork(plan.JobId, index, plan.BatchesPerShard)),
                 Report);
         }
         else
@@ -45,7 +45,7 @@ public static partial class CrawlOrchestration
 
         var finishedAt = context.CurrentUtcDateTime;
         var summary = await context.CallActivityAsync<CrawlSummary>(
-            CrawlFunctionNames.WriteSummaryActivity, new SummaryWork(plan.JobId, totals, startedAt, finishedAt));
+            CrawlFunctionNames.WriteSummaryActivity, new SummaryWork(plan.JobId, totals, startedAt, finishedAt, plan.DuplicatesRemoved));
         LogCompleted(logger, plan.JobId, summary.Total, summary.Succeeded, summary.Failed);
         return summary;
     }
@@ -59,7 +59,7 @@ public static partial class CrawlOrchestration
         context.SetCustomStatus(new CrawlProgress(0, shard.BatchCount, 0, shard.UrlCount, 0));
         var totals = await FanOutAsync(shard.BatchCount, shard.MaxBatchesInFlight,
             index => context.CallActivityAsync<BatchStats>(
-                CrawlFunctionNames.FetchBatchActivity, new BatchWork(shard.JobId, shard.FirstBatch + index) { BatchesPerShard = shard.BatchesPerShard }),
+                CrawlFunctionNames.FetchBatchActivity, new BatchWork(shard.JobId, shard.FirstBatch + index, shard.BatchesPerShard)),
             totals => context.SetCustomStatus(new CrawlProgress(totals.Batches, shard.BatchCount, totals.Urls, shard.UrlCount, totals.Bytes)));
         LogShardCompleted(context.ReplaySafeLogger, shard.JobId, shard.ShardIndex, totals.Batches, totals.Urls);
         return totals;
@@ -78,12 +78,10 @@ public static partial class CrawlOrchestration
         var shards = new List<ShardWork>(plan.ShardCount);
         for (var index = 0; index < plan.ShardCount; index++)
         {
-            var first = index * plan.BatchesPerShard;
-            var count = Math.Min(plan.BatchesPerShard, plan.BatchCount - first);
-            shards.Add(new ShardWork(plan.JobId, index, first, count, Math.Min(perShardWindow, count))
+            var (first, count) = BatchLayout.ShardBatches(plan, index);
+            shards.Add(new ShardWork(plan.JobId, index, plan.BatchesPerShard, count, Math.Min(perShardWindow, count))
             {
                 UrlCount = BatchLayout.UrlsInBatches(plan.UrlCount, plan.BatchCount, first, count),
-                BatchesPerShard = plan.BatchesPerShard,
             });
         }
 

@@ -24,13 +24,20 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
         var urls = await ReadUrlsAsync(job, cancellationToken).ConfigureAwait(false);
         var plan = BatchLayout.Plan(job.JobId, urls.Length, job.DuplicatesRemoved, job.Settings.BatchSize, crawlOptions.Value.BatchesPerShard,
             job.Settings.MaxBatchesInFlight);
+        if (plan.ShardCount > CrawlOptions.MaxShardsPerJob)
+        {
+            // Intake checked the limit, but Crawl:BatchesPerShard may have been lowered since: fail plainly rather than
+            // schedule more calls than one orchestration history should hold.
+            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                $"Job {job.JobId} needs {plan.ShardCount} shards of {plan.BatchesPerShard} batches; at most {CrawlOptions.MaxShardsPerJob} are allowed."));
+        }
+
         var order = GroupByHost(urls);
         await Parallel.ForEachAsync(Enumerable.Range(0, plan.ShardCount),
             new ParallelOptions { MaxDegreeOfParallelism = ManifestUploadConcurrency, CancellationToken = cancellationToken },
             async (shard, token) =>
             {
-                var first = shard * plan.BatchesPerShard;
-                var count = Math.Min(plan.BatchesPerShard, plan.BatchCount - first);
+                var (first, count) = BatchLayout.ShardBatches(plan, shard);
                 var batches = Enumerable.Range(first, count).Select(batch => BatchUrls(urls, order, batch, plan.BatchCount));
                 await store.WriteShardManifestAsync(job.JobId, shard, first, batches, token).ConfigureAwait(false);
             })

@@ -46,25 +46,23 @@ public interface ICrawlActivities
 /// <summary>The plan of a job: counts only, the URL lists are in blob manifests.</summary>
 public sealed record CrawlPlan(string JobId, int UrlCount, int DuplicatesRemoved, int BatchCount, int BatchesPerShard, int ShardCount, int MaxBatchesInFlight);
 
-/// <summary>A shard of a job, run as its own (sub-)orchestration so that no history exceeds the cap.</summary>
-public sealed record ShardWork(string JobId, int ShardIndex, int FirstBatch, int BatchCount, int MaxBatchesInFlight)
+/// <summary>A shard of a job, run as its own (sub-)orchestration so that no history exceeds the cap. It carries the
+/// planned batches per shard, which say where its batches start and which manifest holds them.</summary>
+public sealed record ShardWork(string JobId, int ShardIndex, int BatchesPerShard, int BatchCount, int MaxBatchesInFlight)
 {
-    /// <summary>Batches per shard manifest, as planned.</summary>
-    public int BatchesPerShard { get; init; }
+    /// <summary>The index of the shard's first batch.</summary>
+    public int FirstBatch => ShardIndex * BatchesPerShard;
 
     /// <summary>URLs in the shard's batches, for its progress.</summary>
     public int UrlCount { get; init; }
 }
 
-/// <summary>One batch to fetch; its URLs are in the batch manifest blob.</summary>
-public sealed record BatchWork(string JobId, int BatchIndex)
-{
-    /// <summary>Batches per shard manifest, as planned: it says which manifest holds the batch.</summary>
-    public int BatchesPerShard { get; init; }
-}
+/// <summary>One batch to fetch; its URLs are in a shard manifest blob, which the planned batches per shard name.</summary>
+public sealed record BatchWork(string JobId, int BatchIndex, int BatchesPerShard);
 
-/// <summary>Input of the summary activity.</summary>
-public sealed record SummaryWork(string JobId, BatchStats Totals, DateTimeOffset StartedAt, DateTimeOffset FinishedAt);
+/// <summary>Input of the summary activity, with the duplicates intake removed as planned (so the summary need not read
+/// the job again).</summary>
+public sealed record SummaryWork(string JobId, BatchStats Totals, DateTimeOffset StartedAt, DateTimeOffset FinishedAt, int DuplicatesRemoved);
 
 /// <summary>Custom status: progress of a job.</summary>
 public sealed record CrawlProgress(int BatchesDone, int BatchesTotal, long UrlsDone, long UrlsTotal, long Bytes);

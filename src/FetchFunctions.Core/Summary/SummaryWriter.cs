@@ -29,10 +29,9 @@ internal sealed class SummaryWriter
     public async Task<CrawlSummary> WriteAsync(SummaryWork work, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(work);
-        var job = await _store.ReadJobAsync(BlobNames.Job(work.JobId), cancellationToken).ConfigureAwait(false);
         var totals = work.Totals;
-        var failed = await FailedUrlsAsync(work.JobId, totals.Batches, _crawlOptions.Value.MaxFailedUrlsInSummary, cancellationToken)
-            .ConfigureAwait(false);
+        var listed = (int)Math.Min(_crawlOptions.Value.MaxFailedUrlsInSummary, totals.Failed);
+        var failed = await FailedUrlsAsync(work.JobId, totals.Batches, listed, cancellationToken).ConfigureAwait(false);
         var elapsed = work.FinishedAt - work.StartedAt;
         var seconds = elapsed.TotalSeconds;
         var summary = new CrawlSummary
@@ -46,7 +45,7 @@ internal sealed class SummaryWriter
             Total = totals.Urls,
             Succeeded = totals.Succeeded,
             Failed = totals.Failed,
-            DuplicatesRemoved = job.DuplicatesRemoved,
+            DuplicatesRemoved = work.DuplicatesRemoved,
             Bytes = totals.Bytes,
             BodiesStored = totals.BodiesStored,
             StoredBytes = totals.StoredBytes,
@@ -74,10 +73,12 @@ internal sealed class SummaryWriter
         return summary with { Hosts = hosts, OtherHosts = other, FailedUrls = failed, FailedUrlsNotListed = summary.Failed - failed.Count };
     }
 
-    private async Task<List<FailedUrl>> FailedUrlsAsync(string jobId, int batches, int cap, CancellationToken cancellationToken)
+    /// <summary>The first <paramref name="wanted"/> failed URLs: reading stops as soon as they are found (with no
+    /// failures, no results blob is read at all).</summary>
+    private async Task<List<FailedUrl>> FailedUrlsAsync(string jobId, int batches, int wanted, CancellationToken cancellationToken)
     {
-        var failed = new List<FailedUrl>();
-        for (var batch = 0; batch < batches && failed.Count < cap; batch++)
+        var failed = new List<FailedUrl>(wanted);
+        for (var batch = 0; batch < batches && failed.Count < wanted; batch++)
         {
             await foreach (var line in _store.ReadLinesAsync(BlobNames.BatchResults(jobId, batch), cancellationToken).ConfigureAwait(false))
             {
@@ -91,7 +92,7 @@ internal sealed class SummaryWriter
                 if (!result.Succeeded)
                 {
                     failed.Add(new FailedUrl(result.Url, result.Status, result.ErrorKind?.ToString(), result.Error));
-                    if (failed.Count >= cap)
+                    if (failed.Count >= wanted)
                     {
                         break;
                     }

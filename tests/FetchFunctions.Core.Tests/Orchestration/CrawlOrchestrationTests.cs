@@ -75,7 +75,7 @@ public sealed class CrawlOrchestrationTests
         Assert.Equal(CrawlFunctionNames.WriteSummaryActivity, calls[^1].Name);
         var batches = calls.Skip(1).SkipLast(1).ToList();
         Assert.All(batches, c => Assert.Equal(CrawlFunctionNames.FetchBatchActivity, c.Name));
-        Assert.Equal(Enumerable.Range(0, 25).Select(i => Json(new BatchWork(JobId, i) { BatchesPerShard = 500 })), batches.Select(c => c.Input));
+        Assert.Equal(Enumerable.Range(0, 25).Select(i => Json(new BatchWork(JobId, i, 500))), batches.Select(c => c.Input));
         Assert.Equal(1234, summary.Total);
         Assert.Equal(Enumerable.Range(0, 25).Sum(i => 1000L * i), summary.Bytes);
     }
@@ -254,11 +254,12 @@ public sealed class CrawlOrchestrationTests
     public void RunShardAsync_Shard_FetchesItsOwnBatchRangeWithItsWindow()
     {
         var sut = CreateSut(urls: 5000, batchSize: 10);
-        var shard = new ShardWork(JobId, 2, 200, 50, 3) { UrlCount = 500 };
+        // The third shard of 100 batches each, the last one half full.
+        var shard = new ShardWork(JobId, 2, BatchesPerShard: 100, BatchCount: 50, MaxBatchesInFlight: 3) { UrlCount = 500 };
 
         var (stats, history) = Record("shard", context => CrawlOrchestration.RunShardAsync(context, shard), sut.Respond, new Recorder(6));
 
-        Assert.Equal(Enumerable.Range(200, 50).Select(i => Json(new BatchWork(JobId, i))), history.Calls.Select(c => c.Input));
+        Assert.Equal(Enumerable.Range(200, 50).Select(i => Json(new BatchWork(JobId, i, 100))), history.Calls.Select(c => c.Input));
         Assert.All(history.InFlightAtSchedule, n => Assert.InRange(n, 1, 3));
         Assert.Equal(50, stats.Batches);
         Assert.Equal(500, stats.Urls);

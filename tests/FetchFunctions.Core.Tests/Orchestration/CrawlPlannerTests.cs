@@ -177,4 +177,32 @@ public sealed class CrawlPlannerTests
 
         await Assert.ThrowsAsync<InvalidDataException>(() => sut.PlanAsync(ticket, CancellationToken.None));
     }
+
+    [Fact]
+    public async Task PlanAsync_ShardSizeLoweredAfterIntake_FailsInsteadOfExceedingTheShardCap()
+    {
+        var (_, accepting) = await CreateSutAsync(new Dictionary<string, string?>
+        {
+            ["Crawl:BatchesPerShard"] = "2",
+            ["Crawl:MaxUrls"] = "2000",
+            ["Crawl:MaxInlineUrls"] = "2000",
+        });
+        await using var _ = accepting;
+        var urls = Enumerable.Range(0, CrawlOptions.MaxShardsPerJob + 1).Select(i => $"https://a.example/{i}").ToList();
+        var ticket = await SubmitAsync(accepting, "plan-6", urls, batchSize: 1);
+        // The operator then lowers the shard size: one shard per batch would be one more shard than allowed.
+        var (sut, planning) = await CreateSutAsync(new Dictionary<string, string?>
+        {
+            ["Crawl:BatchesPerShard"] = "1",
+            ["Crawl:MaxUrls"] = "2000",
+            ["Crawl:MaxInlineUrls"] = "2000",
+            ["Storage:ContainerName"] = accepting.Container.Name,
+        });
+        await using var __ = planning;
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => sut.PlanAsync(ticket, CancellationToken.None));
+
+        Assert.Contains($"at most {CrawlOptions.MaxShardsPerJob}", error.Message, StringComparison.Ordinal);
+        Assert.Empty(await ManifestBlobsAsync(accepting, "plan-6"));
+    }
 }

@@ -14,18 +14,10 @@ public sealed class SummaryWriterTests
 {
     private const string JobId = "sum-1";
 
-    /// <summary>A stored job with three batches of results: every third URL failed.</summary>
+    /// <summary>Three batches of results of a job: every third URL failed.</summary>
     private static async Task<(SummaryWriter Sut, EngineHost Host, BatchStats Totals)> CreateSutAsync(int maxFailedUrls)
     {
         var host = await EngineHost.StartAsync(new Dictionary<string, string?> { ["Crawl:MaxFailedUrlsInSummary"] = $"{maxFailedUrls}" });
-        var settings = new JobSettings
-        {
-            BatchSize = 10, MaxBatchesInFlight = 1, MaxConcurrency = 1, MaxConcurrencyPerHost = 1, PerHostDelay = TimeSpan.Zero,
-            AttemptTimeout = TimeSpan.FromSeconds(1), TotalTimeout = TimeSpan.FromSeconds(2), MaxRetries = 0, MaxBodyBytes = 10, MaxRedirects = 0,
-            UserAgent = "x", Headers = new Dictionary<string, string>(), StoreStatuses = [], AllowedNetworks = [],
-        };
-        var job = new StoredJob(JobId, DateTimeOffset.UnixEpoch, 30, 4, BlobNames.UrlList(JobId), settings);
-        await host.Container.UploadBlobAsync(BlobNames.Job(JobId), BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(job, CrawlJsonContext.Default.StoredJob)));
         var totals = BatchStats.Empty;
         for (var batch = 0; batch < 3; batch++)
         {
@@ -47,7 +39,7 @@ public sealed class SummaryWriterTests
         await using var _ = host;
         var start = new DateTimeOffset(2026, 5, 1, 8, 0, 0, TimeSpan.Zero);
 
-        var returned = await sut.WriteAsync(new SummaryWork(JobId, totals, start, start.AddSeconds(10)), CancellationToken.None);
+        var returned = await sut.WriteAsync(new SummaryWork(JobId, totals, start, start.AddSeconds(10), DuplicatesRemoved: 4), CancellationToken.None);
 
         var stored = JsonSerializer.Deserialize(Encoding.UTF8.GetString(await host.DownloadAsync(BlobNames.Summary(JobId))), CrawlJsonContext.Default.CrawlSummary)!;
         Assert.Equal((30L, 18L, 12L, 4), (stored.Total, stored.Succeeded, stored.Failed, stored.DuplicatesRemoved));
@@ -72,11 +64,27 @@ public sealed class SummaryWriterTests
         var (sut, host, totals) = await CreateSutAsync(maxFailedUrls: 5);
         await using var _ = host;
 
-        var returned = await sut.WriteAsync(new SummaryWork(JobId, totals, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch), CancellationToken.None);
+        var returned = await sut.WriteAsync(new SummaryWork(JobId, totals, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, DuplicatesRemoved: 0), CancellationToken.None);
 
         Assert.Equal(5, returned.FailedUrls.Count);
         Assert.Equal(7, returned.FailedUrlsNotListed);
         Assert.Equal(0, returned.UrlsPerSecond);
+    }
+
+    [Fact]
+    public async Task WriteAsync_NoFailures_ReadsNoResultsBlob()
+    {
+        await using var host = await EngineHost.StartAsync();
+        var sut = host.Provider.GetRequiredService<SummaryWriter>();
+        // Statistics of two batches whose results blobs do not exist: reading either would fail.
+        var succeeded = new UrlResult("https://a.example/", "a.example", null, 200, null, 100, "00", 1, 10, "b", null, null);
+        var totals = BatchStats.Merge(BatchStatsBuilder.From([succeeded]), BatchStatsBuilder.From([succeeded]));
+
+        var returned = await sut.WriteAsync(new SummaryWork(JobId, totals, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, DuplicatesRemoved: 0), CancellationToken.None);
+
+        Assert.Equal((2L, 0L), (returned.Succeeded, returned.Failed));
+        Assert.Empty(returned.FailedUrls);
+        Assert.True(await host.ExistsAsync(BlobNames.Summary(JobId)));
     }
 
     [Fact]
