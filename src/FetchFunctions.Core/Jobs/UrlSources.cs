@@ -31,18 +31,19 @@ internal sealed class InlineUrlSource(IReadOnlyList<string> urls) : IUrlSource
         for (var i = 0; i < urls.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            yield return new UrlEntry(urls[i], urls[i]?.Length ?? 0, i);
+            // Measured as the normaliser sees it: surrounding white space is trimmed, as in a URL list blob.
+            yield return new UrlEntry(urls[i], urls[i] is { } url ? url.AsSpan().Trim().Length : 0, i);
         }
     }
 }
 
 /// <summary>URLs in a text stream, one per line; blank lines and lines starting with '#' are skipped. The ordinal of an
 /// entry is its 1-based line number. Lines are read with a bounded buffer, so an absurdly long line costs no memory.</summary>
-internal sealed class TextUrlSource(Func<CancellationToken, Task<Stream>> open, int maxLineLength, string path = "urlListBlob") : IUrlSource
+internal sealed class TextUrlSource(Func<CancellationToken, Task<Stream>> open, int maxLineLength) : IUrlSource
 {
-    public string Path => path;
+    public string Path => "urlListBlob";
 
-    public string PathOf(int ordinal) => string.Create(CultureInfo.InvariantCulture, $"{path}:{ordinal}");
+    public string PathOf(int ordinal) => string.Create(CultureInfo.InvariantCulture, $"urlListBlob:{ordinal}");
 
     public async IAsyncEnumerable<UrlEntry> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {

@@ -111,13 +111,14 @@ internal sealed class InProcessCrawlRunner(ICrawlActivities activities, TimeProv
         // Nothing is replayed in process, so every log line is real.
         public ILogger ReplaySafeLogger => runner.Logger;
 
-        public CrawlProgress? CustomStatus { get; private set; }
-
         public Task<TResult> CallActivityAsync<TResult>(string name, object input) => Call<TResult>(name, instanceId, input);
 
         public Task<TResult> CallSubOrchestratorAsync<TResult>(string name, string instanceId, object input) => Call<TResult>(name, instanceId, input);
 
-        public void SetCustomStatus(CrawlProgress status) => CustomStatus = status;
+        // Progress reaches the caller from the merged batch results (RunState), not from the orchestration's status.
+        public void SetCustomStatus(CrawlProgress status)
+        {
+        }
 
         private Task<TResult> Call<TResult>(string name, string callInstanceId, object input)
         {

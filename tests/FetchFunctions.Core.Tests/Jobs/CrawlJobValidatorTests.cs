@@ -37,6 +37,20 @@ public sealed class CrawlJobValidatorTests
     }
 
     [Fact]
+    public async Task ValidateAsync_InlineUrlWithSurroundingSpaces_IsMeasuredTrimmedAsInAListBlob()
+    {
+        const string url = "https://example.com/abc";
+        var sut = CreateSut(c => c.MaxUrlLength = url.Length);
+        var padded = Job($"  {url}  ");
+
+        var inline = await ValidateAsync(sut, padded);
+        var listed = await ValidateAsync(sut, new CrawlJobRequest { UrlListBlob = "list.txt" }, new() { ["list.txt"] = $"  {url}  \n" });
+
+        Assert.True(inline.IsValid, string.Join("; ", inline.Problems));
+        Assert.True(listed.IsValid, string.Join("; ", listed.Problems));
+    }
+
+    [Fact]
     public async Task ValidateAsync_NoOptions_TakesOperatorDefaults()
     {
         var result = await ValidateAsync(CreateSut(c => c.BatchSize = 7, f => f.MaxRetries = 2), Job("https://example.com/"));
