@@ -5,12 +5,6 @@ namespace FetchFunctions;
 /// <summary>The app's log messages (source-generated). Job ids and counts only: no URLs, bodies or secrets.</summary>
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Crawl job {JobId} accepted: {UrlCount} URLs, {DuplicatesRemoved} duplicates removed")]
-    public static partial void JobAccepted(this ILogger logger, string jobId, int urlCount, int duplicatesRemoved);
-
-    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Crawl job rejected with {ProblemCount} problems")]
-    public static partial void JobRejected(this ILogger logger, int problemCount);
-
     [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Crawl request body is not valid JSON")]
     public static partial void MalformedBody(this ILogger logger, Exception exception);
 
@@ -20,7 +14,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Crawl job {JobId} orchestration scheduled")]
     public static partial void OrchestrationScheduled(this ILogger logger, string jobId);
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Crawl job {JobId} already has an orchestration (status {RuntimeStatus}); duplicate intake message ignored")]
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Crawl job {JobId} has a run that is {RuntimeStatus}; duplicate intake message ignored")]
     public static partial void DuplicateIntake(this ILogger logger, string jobId, string runtimeStatus);
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Error, Message = "Intake message of {Length} characters is not a job ticket; it goes to the poison queue after maxDequeueCount attempts")]

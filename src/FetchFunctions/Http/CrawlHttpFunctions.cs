@@ -2,6 +2,7 @@ using System.Text.Json;
 using FetchFunctions.Core.Jobs;
 using FetchFunctions.Core.Orchestration;
 using FetchFunctions.Core.Summary;
+using FetchFunctions.Orchestration;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Extensions;
 using Microsoft.AspNetCore.Mvc;
@@ -32,14 +33,16 @@ public sealed class CrawlHttpFunctions
     }
 
     /// <summary><c>POST /api/crawls</c>: 202 with the job id and status URL, the ticket on the intake queue; 400 with
-    /// every problem otherwise. Re-posting a job id stores the same job again and enqueues a ticket the queue trigger
-    /// recognises as a duplicate.</summary>
+    /// every problem otherwise; 409 when the job id names a run that is active or completed (its stored job is not
+    /// replaced). A job id whose last run failed or was cancelled is stored again and runs again.</summary>
     [Function(nameof(SubmitCrawl))]
     public async Task<SubmitCrawlOutput> SubmitCrawl(
         [HttpTrigger(AuthorizationLevel.Function, "post", Route = CrawlsRoute)] HttpRequest request,
+        [DurableClient] DurableTaskClient client,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(client);
 
         CrawlJobRequest? job;
         try
@@ -57,14 +60,20 @@ public sealed class CrawlHttpFunctions
             return SubmitCrawlOutput.Rejected(ProblemResults.BadRequest("The request body is empty.", "Send the crawl job as a JSON object."));
         }
 
+        if (job.JobId is { } jobId
+            && await client.FindJobAsync(jobId, getInputsAndOutputs: false, cancellationToken) is { } prior
+            && !JobRuns.StartsNewRun(DurableRuns.PriorRunOf(prior)))
+        {
+            return SubmitCrawlOutput.Rejected(ProblemResults.Conflict(jobId, DurableRuns.StatusName(prior), CrawlUrl(request, jobId)));
+        }
+
+        // Core logs the acceptance or the rejection.
         var result = await _intake.SubmitAsync(job, cancellationToken);
         if (result.Ticket is not { } ticket)
         {
-            _logger.JobRejected(result.Problems.Count);
             return SubmitCrawlOutput.Rejected(ProblemResults.Invalid(result.Problems));
         }
 
-        _logger.JobAccepted(ticket.JobId, result.UrlCount, result.DuplicatesRemoved);
         var statusUrl = CrawlUrl(request, ticket.JobId);
         return new SubmitCrawlOutput
         {
@@ -85,20 +94,18 @@ public sealed class CrawlHttpFunctions
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
 
-        var metadata = await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken);
+        var metadata = await client.FindJobAsync(id, getInputsAndOutputs: true, cancellationToken);
         if (metadata is null)
         {
             return ProblemResults.NotFound(id);
         }
 
-        var summary = metadata.RuntimeStatus == OrchestrationRuntimeStatus.Completed
-            ? metadata.ReadOutputAs<CrawlSummary>() ?? await _intake.GetSummaryAsync(id, cancellationToken)
-            : null;
+        var summary = metadata.RuntimeStatus == OrchestrationRuntimeStatus.Completed ? metadata.ReadOutputAs<CrawlSummary>() : null;
         var failure = metadata.FailureDetails is { } details ? new CrawlFailure(details.ErrorType, details.ErrorMessage) : null;
 
         return new OkObjectResult(new CrawlStatus(
             id,
-            Enum.GetName(metadata.RuntimeStatus) ?? "Unknown",
+            DurableRuns.StatusName(metadata),
             metadata.CreatedAt,
             metadata.LastUpdatedAt,
             metadata.ReadCustomStatusAs<CrawlProgress>(),
@@ -118,13 +125,13 @@ public sealed class CrawlHttpFunctions
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
 
-        var metadata = await client.GetInstanceAsync(id, getInputsAndOutputs: false, cancellationToken);
+        var metadata = await client.FindJobAsync(id, getInputsAndOutputs: false, cancellationToken);
         if (metadata is null)
         {
             return ProblemResults.NotFound(id);
         }
 
-        var runtimeStatus = Enum.GetName(metadata.RuntimeStatus) ?? "Unknown";
+        var runtimeStatus = DurableRuns.StatusName(metadata);
         var terminating = !metadata.IsCompleted;
         if (terminating)
         {

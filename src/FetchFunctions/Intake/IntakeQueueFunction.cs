@@ -1,5 +1,6 @@
 using FetchFunctions.Core.Jobs;
 using FetchFunctions.Core.Orchestration;
+using FetchFunctions.Orchestration;
 using Grpc.Core;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask;
@@ -9,7 +10,8 @@ using Microsoft.Extensions.Logging;
 namespace FetchFunctions.Intake;
 
 /// <summary>Starts one orchestration per job from the intake queue. The instance id is the job id, so a repeated
-/// message (a re-post, a CLI re-enqueue, a redelivery) starts nothing new.</summary>
+/// message (a re-post, a CLI re-enqueue, a redelivery) starts nothing new while a run is active or completed; a job
+/// whose last run failed or was cancelled runs again (<see cref="JobRuns.StartsNewRun"/>).</summary>
 public sealed class IntakeQueueFunction
 {
     private readonly ILogger<IntakeQueueFunction> _logger;
@@ -38,10 +40,9 @@ public sealed class IntakeQueueFunction
         }
 
         var existing = await client.GetInstanceAsync(ticket.JobId, cancellationToken);
-        if (existing is not null)
+        if (!JobRuns.StartsNewRun(DurableRuns.PriorRunOf(existing)))
         {
-            var existingStatus = Enum.GetName(existing.RuntimeStatus) ?? "Unknown";
-            _logger.DuplicateIntake(ticket.JobId, existingStatus);
+            _logger.DuplicateIntake(ticket.JobId, DurableRuns.StatusName(existing!));
             return;
         }
 
@@ -56,16 +57,15 @@ public sealed class IntakeQueueFunction
         }
         catch (RpcException) when (!cancellationToken.IsCancellationRequested)
         {
-            // Two copies of the message raced past the check above: if the other one created the instance, this is
-            // a duplicate; otherwise the failure is real and the message is retried.
+            // Two copies of the message raced past the check above: if the other one started the run, this is a
+            // duplicate; otherwise the failure is real and the message is retried.
             var raced = await client.GetInstanceAsync(ticket.JobId, cancellationToken);
-            if (raced is null)
+            if (JobRuns.StartsNewRun(DurableRuns.PriorRunOf(raced)))
             {
                 throw;
             }
 
-            var racedStatus = Enum.GetName(raced.RuntimeStatus) ?? "Unknown";
-            _logger.DuplicateIntake(ticket.JobId, racedStatus);
+            _logger.DuplicateIntake(ticket.JobId, DurableRuns.StatusName(raced!));
         }
     }
 }

@@ -17,8 +17,9 @@ internal sealed class DurableCrawlOrchestrationContext : ICrawlOrchestrationCont
         backoffCoefficient: 2.0,
         maxRetryInterval: TimeSpan.FromMinutes(1)));
 
-    /// <summary>A shard replays its own completed activities from history on retry, so a second attempt only
-    /// re-runs what had failed; two attempts keep the worst case bounded.</summary>
+    /// <summary>A retried shard starts over: the new execution under the same instance id does not reuse the failed
+    /// one's history, so it fetches all its batches again (blobs are overwritten, so the outcome is the same). Two
+    /// attempts bound that cost.</summary>
     private static readonly RetryPolicy ShardRetryPolicy = new(
         maxNumberOfAttempts: 2,
         firstRetryInterval: TimeSpan.FromSeconds(30),
