@@ -12,7 +12,7 @@ internal sealed class CrawlOptionsValidator(IOptions<FetchOptions> fetchOptions)
     public ValidateOptionsResult Validate(string? name, CrawlOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var fetch = fetchOptions.Value;
+        var fetch = ValidFetchOptionsOrNull();
         var failures = new List<string>();
 
         if (options.MaxInlineUrls > options.MaxUrls)
@@ -31,7 +31,8 @@ internal sealed class CrawlOptionsValidator(IOptions<FetchOptions> fetchOptions)
         }
 
         var maxBatches = options.MaxBatchesPerJob;
-        if (BatchLayout.BatchCount(options.MaxUrls, options.BatchSize) > maxBatches)
+        // A batch size out of range is DataAnnotations' to report; it must not divide by zero here.
+        if (options.BatchSize >= 1 && BatchLayout.BatchCount(options.MaxUrls, options.BatchSize) > maxBatches)
         {
             failures.Add($"Crawl:MaxUrls ({options.MaxUrls}) in batches of Crawl:BatchSize ({options.BatchSize}) needs more than "
                 + $"{maxBatches} batches (Crawl:BatchesPerShard × {CrawlOptions.MaxShardsPerJob} shards).");
@@ -42,7 +43,7 @@ internal sealed class CrawlOptionsValidator(IOptions<FetchOptions> fetchOptions)
             failures.Add($"Crawl:AllowedPorts: {port} is not a port (1-65535).");
         }
 
-        if (fetch.FetchDeadline >= options.BatchDeadline)
+        if (fetch is not null && fetch.FetchDeadline >= options.BatchDeadline)
         {
             failures.Add($"Fetch:FetchDeadline ({fetch.FetchDeadline}) must be less than Crawl:BatchDeadline ({options.BatchDeadline}), "
                 + "or no fetch could finish within a batch.");
@@ -55,5 +56,19 @@ internal sealed class CrawlOptionsValidator(IOptions<FetchOptions> fetchOptions)
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>Invalid Fetch options are reported by their own validation; letting that exception escape from here
+    /// would replace every Crawl problem with a second copy of the Fetch ones.</summary>
+    private FetchOptions? ValidFetchOptionsOrNull()
+    {
+        try
+        {
+            return fetchOptions.Value;
+        }
+        catch (OptionsValidationException)
+        {
+            return null;
+        }
     }
 }

@@ -13,6 +13,34 @@ public sealed class CrawlOptionsValidatorTests
     }
 
     [Fact]
+    public void Validate_FetchOptionsInvalidToo_ReportsTheCrawlProblemsOnly()
+    {
+        var invalidFetch = new Lazy<FetchOptions>(() => throw new OptionsValidationException("Fetch", typeof(FetchOptions), ["Fetch is broken."]));
+        var sut = new CrawlOptionsValidator(new LazyOptions(invalidFetch));
+
+        var result = sut.Validate(null, new CrawlOptions { MaxUrls = 100, MaxInlineUrls = 101 });
+
+        Assert.True(result.Failed);
+        Assert.Contains("Crawl:MaxInlineUrls", result.FailureMessage, StringComparison.Ordinal);
+        Assert.DoesNotContain("Fetch is broken", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_BatchSizeZero_LeavesItToDataAnnotationsWithoutThrowing()
+    {
+        var (sut, crawl, _) = CreateSut();
+        crawl.BatchSize = 0;
+
+        Assert.True(sut.Validate(null, crawl).Succeeded);
+    }
+
+    /// <summary>Options whose value is built (and validated) on first read, as the options factory does.</summary>
+    private sealed class LazyOptions(Lazy<FetchOptions> value) : IOptions<FetchOptions>
+    {
+        public FetchOptions Value => value.Value;
+    }
+
+    [Fact]
     public void Validate_Defaults_Succeed()
     {
         var (sut, crawl, _) = CreateSut();
