@@ -225,9 +225,11 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
             throw new CliInputException("--urls must be between 1 and 100000.");
         }
 
+        var failAbove = FailAbove(parse);
+
         await using var site = await DemoSite.StartAsync(cancellationToken);
         await using var storage = await LocateStorageAsync(parse, cancellationToken);
-        var loopbackOnly = $"127.0.0.1/32";
+        const string loopbackOnly = "127.0.0.1/32";
         // The demo site is on loopback, which the SSRF guard blocks by default: open exactly that address.
         using var services = BuildCore(storage, [loopbackOnly], new Dictionary<string, string?>
         {
@@ -238,7 +240,7 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
         output.MarkupLine($"Demo site at {Markup.Escape(site.BaseUri.AbsoluteUri)}: {count} URLs (pages, 404s, a 500 that heals, redirects, slow pages, bodies over the 1 MiB cap).");
         var flags = new JobFlags { Urls = site.Urls(count), AllowNetworks = [loopbackOnly] };
         var ticket = await SubmitAsync(services, flags, cancellationToken);
-        return ticket is null ? ExitCodes.InvalidInput : await RunAndReportAsync(services, ticket, FailAbove(parse), cancellationToken);
+        return ticket is null ? ExitCodes.InvalidInput : await RunAndReportAsync(services, ticket, failAbove, cancellationToken);
     }
 
     private async Task<int> RunAndReportAsync(ServiceProvider services, JobTicket ticket, double? failAbove, CancellationToken cancellationToken)

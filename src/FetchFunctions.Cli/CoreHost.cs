@@ -39,6 +39,13 @@ internal static class CoreHost
         {
             provider.GetRequiredService<IStartupValidator>().Validate();
         }
+        catch (AggregateException ex) when (ex.InnerExceptions.All(inner => inner is OptionsValidationException))
+        {
+            // More than one section is invalid: report them together as the invalid configuration they are.
+            provider.Dispose();
+            var failures = ex.InnerExceptions.Cast<OptionsValidationException>().ToList();
+            throw new OptionsValidationException(failures[0].OptionsName, failures[0].OptionsType, failures.SelectMany(f => f.Failures));
+        }
         catch
         {
             provider.Dispose();

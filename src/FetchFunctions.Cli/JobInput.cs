@@ -66,8 +66,9 @@ internal static class JobInput
             MaxBatchesInFlight = flags.BatchesInFlight ?? options.MaxBatchesInFlight,
         };
 
-        // Big lists go through a blob (claim-check), exactly as a big HTTP submission would.
-        var upload = urls.Count > maxInlineUrls;
+        // Big lists go through a blob (claim-check), exactly as a big HTTP submission would; a job file that already
+        // names a list blob keeps it, and Core reports URLs given beside it.
+        var upload = urls.Count > maxInlineUrls && request.UrlListBlob is null;
         request = request with
         {
             JobId = flags.JobId ?? request.JobId,

@@ -159,6 +159,44 @@ public sealed class CliAppTests
     }
 
     [Fact]
+    public async Task Crawl_InvalidSettingsInTwoSections_ExitsTwoListingBoth()
+    {
+        var (app, _, error) = await CreateSutAsync(NewContainer(), new Dictionary<string, string?>
+        {
+            ["Fetch__MaxRetries"] = "-1",
+            ["Crawl__BatchSize"] = "0",
+        });
+
+        var exitCode = await app.RunAsync(["crawl", "--url", "http://127.0.0.1/", "--connection-string", await SharedAzurite.ConnectionStringAsync()], CancellationToken.None);
+
+        // Invalid input (2), not an infrastructure failure (3), with both sections' problems.
+        Assert.Equal(ExitCodes.InvalidInput, exitCode);
+        Assert.Contains("MaxRetries", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("BatchSize", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Crawl_JobFileNamesAListBlobAndFlagsAddManyUrls_ReportsTheConflictInsteadOfReplacingTheBlob()
+    {
+        var container = NewContainer();
+        var file = Path.Combine(Path.GetTempPath(), $"job-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(file, "{ \"urlListBlob\": \"lists/mine.txt\" }");
+        var (app, _, error) = await CreateSutAsync(container, new Dictionary<string, string?> { ["Crawl__MaxInlineUrls"] = "1" });
+        try
+        {
+            var exitCode = await app.RunAsync(["crawl", file, "--url", "http://127.0.0.1/a", "--url", "http://127.0.0.1/b",
+                "--connection-string", await SharedAzurite.ConnectionStringAsync()], CancellationToken.None);
+
+            Assert.Equal(ExitCodes.InvalidInput, exitCode);
+            Assert.Contains("either urls or urlListBlob", error.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public async Task Crawl_NoUrls_ExitsTwoWithMessage()
     {
         var run = await RunAsync(NewContainer(), "crawl");
@@ -254,7 +292,7 @@ public sealed class CliAppTests
         var (app, output, error) = await CreateSutAsync(container);
         var connection = await SharedAzurite.ConnectionStringAsync();
 
-        var exitCode = await app.RunAsync(["enqueue", "--job-id", "queued-1", "--url", "https://example.org/", "--connection-string", connection], CancellationToken.None);
+        var exitCode = await app.RunAsync(["enqueue", "--job-id", "queued-1", "--url", "http://127.0.0.1/queued", "--connection-string", connection], CancellationToken.None);
 
         Assert.True(exitCode == ExitCodes.Success, error.ToString());
         var queue = new QueueServiceClient(connection).GetQueueClient("crawl-intake");

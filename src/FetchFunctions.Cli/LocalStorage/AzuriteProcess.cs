@@ -75,7 +75,7 @@ internal sealed partial class AzuriteProcess : IAsyncDisposable
             start.ArgumentList.Add(port.ToString(CultureInfo.InvariantCulture));
         }
 
-        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start node for Azurite.");
+        var process = StartTool(start, "node");
         var ports = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
         var allListening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var errors = new StringBuilder();
@@ -115,6 +115,11 @@ internal sealed partial class AzuriteProcess : IAsyncDisposable
         try
         {
             await allListening.Task.WaitAsync(startTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            Stop(process);
+            throw new InvalidOperationException($"Azurite did not listen within {startTimeout.TotalSeconds:0} s: {errors}");
         }
         catch
         {
@@ -178,7 +183,7 @@ internal sealed partial class AzuriteProcess : IAsyncDisposable
             npm.ArgumentList.Add(argument);
         }
 
-        using var install = Process.Start(npm) ?? throw new InvalidOperationException("Could not start npm to install Azurite.");
+        using var install = StartTool(npm, "npm");
         var stdout = install.StandardOutput.ReadToEndAsync(cancellationToken);
         var stderr = install.StandardError.ReadToEndAsync(cancellationToken);
         await install.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
@@ -198,6 +203,19 @@ internal sealed partial class AzuriteProcess : IAsyncDisposable
         return Path.Combine(cache, "fetchfunctions", $"azurite-{Version}");
     }
 
+    /// <summary>Starts a tool from the PATH; a missing one is an infrastructure failure with a message that says so.</summary>
+    private static Process StartTool(ProcessStartInfo start, string tool)
+    {
+        try
+        {
+            return Process.Start(start) ?? throw new InvalidOperationException($"Could not start {tool}.");
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            throw new InvalidOperationException($"Could not start {tool} ({ex.Message}): Azurite needs Node.js with npm on the PATH.", ex);
+        }
+    }
+
     private static async Task<FileStream> AcquireLockAsync(string path, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -211,7 +229,14 @@ internal sealed partial class AzuriteProcess : IAsyncDisposable
             catch (IOException)
             {
                 // Another process is installing; poll until it is done.
-                await Task.Delay(TimeSpan.FromMilliseconds(200), timeout.Token).ConfigureAwait(false);
+                try
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(200), timeout.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    throw new InvalidOperationException($"Another process has held {path} for 5 minutes; delete it if no install is running.");
+                }
             }
         }
     }
