@@ -29,7 +29,7 @@ public enum FetchErrorKind
 /// <param name="ContentType">The response's content type, if any.</param>
 /// <param name="Bytes">Body bytes read (after decompression).</param>
 /// <param name="Sha256">Lowercase hex SHA-256 of the stored body; null when nothing was stored.</param>
-/// <param name="Attempts">HTTP attempts made, retries included, for the final hop.</param>
+/// <param name="Attempts">HTTP attempts made over all hops, retries and body re-fetches included.</param>
 /// <param name="Duration">Wall time of the whole fetch, redirects and body included.</param>
 /// <param name="BlobName">The stored body's blob name; null when nothing was stored.</param>
 /// <param name="ErrorKind">Null on success.</param>

@@ -36,7 +36,7 @@ internal static class BlobNames
 
     public static string BatchResultsPrefix(string jobId) => $"{jobId}/results/";
 
-    /// <summary>The batch index of a manifest or results blob name, or null when the name is not one.</summary>
+    /// <summary>The batch index of a results blob name, or null when the name is not one.</summary>
     public static int? BatchIndexOf(string blobName, string prefix)
     {
         ArgumentNullException.ThrowIfNull(blobName);

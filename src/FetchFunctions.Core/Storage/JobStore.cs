@@ -214,6 +214,10 @@ internal sealed class StagedTextWriter(BlockBlobClient blob, int blockBytes = 4 
     private readonly MemoryStream _buffer = new();
     private readonly List<string> _blockIds = [];
 
+    // Block ids of this writer only, as in BlobBodySink: a concurrent writer of the same blob (the same job id submitted
+    // twice at once) stages blocks of its own instead of overwriting this writer's uncommitted ones.
+    private readonly string _writer = Guid.NewGuid().ToString("N");
+
     public long Lines { get; private set; }
 
     public async Task WriteLineAsync(string line, CancellationToken cancellationToken)
@@ -250,7 +254,7 @@ internal sealed class StagedTextWriter(BlockBlobClient blob, int blockBytes = 4 
     private async Task StageAsync(CancellationToken cancellationToken)
     {
         // Block ids must all have the same length within a blob.
-        var id = Convert.ToBase64String(Encoding.ASCII.GetBytes(_blockIds.Count.ToString("D8", CultureInfo.InvariantCulture)));
+        var id = Convert.ToBase64String(Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{_writer}-{_blockIds.Count:D8}")));
         _buffer.Position = 0;
         await blob.StageBlockAsync(id, _buffer, cancellationToken: cancellationToken).ConfigureAwait(false);
         _blockIds.Add(id);
