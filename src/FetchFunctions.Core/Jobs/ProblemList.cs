@@ -12,7 +12,6 @@ internal sealed class ProblemList
     private readonly List<ValidationProblem> _problems = [];
     private long _urlProblems;
 
-
     public void Add(string path, string? value, string reason) => _problems.Add(new ValidationProblem(path, Shorten(value), reason));
 
     public void AddUrl(string path, string? value, string reason)
