@@ -18,30 +18,27 @@ internal static class SummaryPrinter
         Row(totals, "Failed", N(summary.Failed));
         Row(totals, "Duplicates removed", N(summary.DuplicatesRemoved));
         Row(totals, "Success rate", summary.SuccessRate.ToString("P1", CultureInfo.InvariantCulture));
-        Row(totals, "Bytes", $"{N(summary.Bytes)} ({summary.Bytes / 1048576.0:0.0} MiB)");
-        Row(totals, "Bodies stored", N(summary.BodiesStored));
+        Row(totals, "Body bytes read (stored or not)", $"{N(summary.Bytes)} ({summary.Bytes / 1048576.0:0.0} MiB)");
+        Row(totals, "Bodies stored", $"{N(summary.BodiesStored)} ({N(summary.StoredBytes)} bytes)");
         Row(totals, "HTTP attempts", N(summary.Attempts));
         Row(totals, "Elapsed", $"{summary.Elapsed.TotalSeconds:0.00} s");
         Row(totals, "Throughput", $"{summary.UrlsPerSecond:0.0} URLs/s, {summary.BytesPerSecond / 1048576.0:0.00} MiB/s");
-        Row(totals, "Latency p50 / p95 / p99", $"{summary.Latency.P50Milliseconds:0.0} / {summary.Latency.P95Milliseconds:0.0} / {summary.Latency.P99Milliseconds:0.0} ms");
+        Row(totals, "Latency p50 / p95 / p99 (bucket upper bounds, ≤ 9 % high)", $"{summary.Latency.P50Milliseconds:0.0} / {summary.Latency.P95Milliseconds:0.0} / {summary.Latency.P99Milliseconds:0.0} ms");
+        Row(totals, "Latency mean / max", $"{summary.Latency.MeanMilliseconds:0.0} / {summary.Latency.MaxMilliseconds:0.0} ms");
         Row(totals, "Summary blob", summary.SummaryBlobName);
         console.Write(totals);
 
-        if (summary.StatusCodes.Count > 0 || summary.ErrorKinds.Count > 0)
+        var outcomes = Outcomes(summary);
+        if (outcomes.Count > 0)
         {
-            var outcomes = new Table().AddColumn("Outcome").AddColumn(new TableColumn("URLs").RightAligned());
-            foreach (var (status, count) in summary.StatusCodes.OrderBy(s => s.Key))
+            // One row per outcome, one outcome per URL: the rows sum to the URL count (a too-large 200 is "error: TooLarge" only).
+            var table = new Table().AddColumn("Outcome").AddColumn(new TableColumn("URLs").RightAligned());
+            foreach (var (label, count) in outcomes)
             {
-                Row(outcomes, string.Create(CultureInfo.InvariantCulture, $"HTTP {status}"), N(count));
+                Row(table, label, N(count));
             }
 
-            foreach (var (kind, count) in summary.ErrorKinds.OrderByDescending(k => k.Value).ThenBy(k => k.Key, StringComparer.Ordinal))
-            {
-                // "error" keeps a failure kind apart from the status rows: a too-large 200 counts in both.
-                Row(outcomes, $"error: {kind}", N(count));
-            }
-
-            console.Write(outcomes);
+            console.Write(table);
         }
 
         if (summary.Hosts.Count > 0)
@@ -71,6 +68,30 @@ internal static class SummaryPrinter
                 console.MarkupLine($"[grey]… and {N(more)} more failed URLs: see {Markup.Escape(summary.SummaryBlobName)} and the results blobs.[/]");
             }
         }
+    }
+
+    /// <summary>The outcome rows in print order: statuses ascending, then error kinds, most frequent first.</summary>
+    internal static List<(string Label, long Count)> Outcomes(CrawlSummary summary)
+    {
+        var statuses = new List<(int Status, long Count)>();
+        var errors = new List<(string Kind, long Count)>();
+        foreach (var (outcome, count) in summary.Outcomes)
+        {
+            if (UrlOutcome.StatusCodeOf(outcome) is { } status)
+            {
+                statuses.Add((status, count));
+            }
+            else
+            {
+                errors.Add((outcome, count));
+            }
+        }
+
+        return
+        [
+            .. statuses.OrderBy(s => s.Status).Select(s => (string.Create(CultureInfo.InvariantCulture, $"HTTP {s.Status}"), s.Count)),
+            .. errors.OrderByDescending(e => e.Count).ThenBy(e => e.Kind, StringComparer.Ordinal).Select(e => ($"error: {e.Kind}", e.Count)),
+        ];
     }
 
     private static void Row(Table table, string name, string value) => table.AddRow(Markup.Escape(name), Markup.Escape(value));

@@ -77,10 +77,14 @@ internal sealed partial class FetchEngine(
                     return Finish(state, FetchErrorKind.TooLarge, $"Content-Length {response.Content.Headers.ContentLength} exceeds the limit of {policy.MaxBodyBytes} bytes.");
                 }
 
+                // Bytes counts what the last body attempt read, stored or not: a too-large body counts up to the byte past
+                // the cap that proved it too large, a body that broke off counts what arrived.
+                BodyMeterStream? body = null;
+                state.Bytes = 0;
                 try
                 {
                     var stream = await response.Content.ReadAsStreamAsync(linked.Token).ConfigureAwait(false);
-                    await using var body = new BodyMeterStream(stream, policy.MaxBodyBytes, policy.BodyIdleTimeout, timeProvider);
+                    body = new BodyMeterStream(stream, policy.MaxBodyBytes, policy.BodyIdleTimeout, timeProvider);
                     await sink.StoreAsync(CreateWrite(state, response, timeProvider.GetUtcNow()), body, linked.Token).ConfigureAwait(false);
                     state.Bytes = body.BytesRead;
                     state.Sha256 = body.GetSha256();
@@ -96,6 +100,14 @@ internal sealed partial class FetchEngine(
                     // The body phase failed: an older body under this name would now contradict the result.
                     await sink.DeleteAsync(request.BlobName, cancellationToken).ConfigureAwait(false);
                     throw;
+                }
+                finally
+                {
+                    if (body is not null)
+                    {
+                        state.Bytes = body.BytesRead;
+                        await body.DisposeAsync().ConfigureAwait(false);
+                    }
                 }
             }
         }

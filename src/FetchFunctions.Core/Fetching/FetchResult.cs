@@ -27,7 +27,8 @@ public enum FetchErrorKind
 /// <param name="FinalUrl">The URL after redirects; null when no response was received.</param>
 /// <param name="StatusCode">The final HTTP status; null when no response was received.</param>
 /// <param name="ContentType">The response's content type, if any.</param>
-/// <param name="Bytes">Body bytes read (after decompression).</param>
+/// <param name="Bytes">Body bytes read (after decompression) by the last body attempt, stored or not: a stored body's size;
+/// for a body stopped as too large, the bytes read up to one past the cap; for a body that broke off, what arrived.</param>
 /// <param name="Sha256">Lowercase hex SHA-256 of the stored body; null when nothing was stored.</param>
 /// <param name="Attempts">HTTP attempts made over all hops, retries and body re-fetches included.</param>
 /// <param name="Duration">Wall time of the whole fetch, redirects and body included.</param>

@@ -10,9 +10,13 @@ internal static class BatchStatsBuilder
         ArgumentNullException.ThrowIfNull(results);
         var statuses = new Dictionary<int, long>();
         var errors = new Dictionary<string, long>(StringComparer.Ordinal);
+        var outcomes = new Dictionary<string, long>(StringComparer.Ordinal);
         var hosts = new Dictionary<string, HostStats>(StringComparer.Ordinal);
         foreach (var result in results)
         {
+            var outcome = UrlOutcome.Of(result.Status, result.ErrorKind);
+            outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
+
             if (result.Status is { } status)
             {
                 statuses[status] = statuses.GetValueOrDefault(status) + 1;
@@ -42,6 +46,7 @@ internal static class BatchStatsBuilder
             Attempts = results.Sum(r => (long)r.Attempts),
             StatusCodes = Counts.Sorted(statuses),
             ErrorKinds = Counts.Sorted(errors),
+            Outcomes = Counts.Sorted(outcomes),
             Latency = LatencyHistogram.FromMilliseconds(results.Where(r => r.Started).Select(r => r.DurationMs)),
             Hosts = hostTable,
             OtherHosts = otherHosts,

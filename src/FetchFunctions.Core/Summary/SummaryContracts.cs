@@ -15,10 +15,13 @@ public sealed record BatchStats
     public long Succeeded { get; init; }
     public long Failed { get; init; }
 
-    /// <summary>Body bytes read, stored or not.</summary>
+    /// <summary>Body bytes read (decompressed), stored or not: a URL stopped as too large or whose body broke off counts
+    /// what its last body attempt read.</summary>
     public long Bytes { get; init; }
 
     public long BodiesStored { get; init; }
+
+    /// <summary>Bytes of the stored bodies.</summary>
     public long StoredBytes { get; init; }
 
     /// <summary>HTTP attempts, retries included.</summary>
@@ -29,6 +32,9 @@ public sealed record BatchStats
 
     /// <summary><see cref="Fetching.FetchErrorKind"/> name → failed URLs.</summary>
     public IReadOnlyDictionary<string, long> ErrorKinds { get; init; } = ReadOnlyDictionary<string, long>.Empty;
+
+    /// <summary>One outcome per URL (<see cref="UrlOutcome"/>) → URLs; the counts sum to <see cref="Urls"/>.</summary>
+    public IReadOnlyDictionary<string, long> Outcomes { get; init; } = ReadOnlyDictionary<string, long>.Empty;
 
     /// <summary>Durations of the fetches that ran (URLs stopped before they started are not timed).</summary>
     public LatencyHistogram Latency { get; init; } = LatencyHistogram.Empty;
@@ -60,6 +66,7 @@ public sealed record BatchStats
             Attempts = left.Attempts + right.Attempts,
             StatusCodes = Counts.Add(left.StatusCodes, right.StatusCodes),
             ErrorKinds = Counts.Add(left.ErrorKinds, right.ErrorKinds),
+            Outcomes = Counts.Add(left.Outcomes, right.Outcomes),
             Latency = LatencyHistogram.Merge(left.Latency, right.Latency),
             Hosts = hosts,
             OtherHosts = other,
@@ -138,11 +145,15 @@ public sealed record CrawlSummary
     public long Failed { get; init; }
     public int DuplicatesRemoved { get; init; }
 
-    /// <summary>Body bytes read, stored or not.</summary>
+    /// <summary>Body bytes read (decompressed), stored or not: a URL stopped as too large or whose body broke off counts
+    /// what its last body attempt read.</summary>
     public long Bytes { get; init; }
 
     public long BodiesStored { get; init; }
+
+    /// <summary>Bytes of the stored bodies.</summary>
     public long StoredBytes { get; init; }
+
     public long Attempts { get; init; }
 
     /// <summary>Succeeded / Total, from 0 to 1 (1 for an empty job).</summary>
@@ -150,9 +161,20 @@ public sealed record CrawlSummary
 
     public double UrlsPerSecond { get; init; }
     public double BytesPerSecond { get; init; }
+    /// <summary>Fetch durations; the percentiles are histogram bucket upper bounds (see <see cref="LatencySummary"/>).</summary>
     public LatencySummary Latency { get; init; } = LatencySummary.None;
+
+    /// <summary>Final HTTP status → URLs that got one, failed or not (a too-large 200 counts here and in
+    /// <see cref="ErrorKinds"/>): the two overlap, <see cref="Outcomes"/> does not.</summary>
     public IReadOnlyDictionary<int, long> StatusCodes { get; init; } = ReadOnlyDictionary<int, long>.Empty;
+
+    /// <summary>Error kind → failed URLs.</summary>
     public IReadOnlyDictionary<string, long> ErrorKinds { get; init; } = ReadOnlyDictionary<string, long>.Empty;
+
+    /// <summary>One outcome per URL → URLs, summing to <see cref="Total"/>: the final status code ("200", "404") for a URL
+    /// that succeeded or failed only by its status, else its error kind ("TooLarge", "Timeout"). See <see cref="UrlOutcome"/>.</summary>
+    public IReadOnlyDictionary<string, long> Outcomes { get; init; } = ReadOnlyDictionary<string, long>.Empty;
+
     public IReadOnlyList<HostStats> Hosts { get; init; } = [];
     public HostStats? OtherHosts { get; init; }
 
@@ -163,7 +185,8 @@ public sealed record CrawlSummary
     public long FailedUrlsNotListed { get; init; }
 }
 
-/// <summary>Latency percentiles from the fixed-bucket histogram (at most about 9 % above the true value).</summary>
+/// <summary>Latency percentiles read from the fixed-bucket histogram: each is the upper bound of the bucket the percentile
+/// falls in, so at most about 9 % above the true value, never below it. Mean and max are exact.</summary>
 public sealed record LatencySummary(double P50Milliseconds, double P95Milliseconds, double P99Milliseconds, double MeanMilliseconds, double MaxMilliseconds)
 {
     public static LatencySummary None { get; } = new(0, 0, 0, 0, 0);
@@ -178,3 +201,18 @@ public sealed record LatencySummary(double P50Milliseconds, double P95Millisecon
 
 /// <summary>A failed URL and why it failed.</summary>
 public sealed record FailedUrl(string Url, int? StatusCode, string? ErrorKind, string? Error);
+
+/// <summary>The one outcome of a URL that the summary counts in <see cref="CrawlSummary.Outcomes"/>.</summary>
+public static class UrlOutcome
+{
+    /// <summary>The status code ("200", "404") when the URL succeeded or failed only by its status; otherwise the error
+    /// kind ("TooLarge" for a 200 whose body was over the cap, "Timeout", "Dns", ...).</summary>
+    public static string Of(int? statusCode, Fetching.FetchErrorKind? errorKind) =>
+        statusCode is { } status && errorKind is null or Fetching.FetchErrorKind.HttpStatus
+            ? status.ToString(System.Globalization.CultureInfo.InvariantCulture)
+            : errorKind?.ToString() ?? "NoResponse";
+
+    /// <summary>The status code of an outcome that is one, else null (the outcome is an error kind).</summary>
+    public static int? StatusCodeOf(string outcome) =>
+        int.TryParse(outcome, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var status) ? status : null;
+}

@@ -56,6 +56,7 @@ internal sealed class SummaryWriter
             Latency = LatencySummary.From(totals.Latency),
             StatusCodes = totals.StatusCodes,
             ErrorKinds = totals.ErrorKinds,
+            Outcomes = totals.Outcomes,
             Hosts = totals.Hosts,
             OtherHosts = totals.OtherHosts,
             FailedUrls = failed,

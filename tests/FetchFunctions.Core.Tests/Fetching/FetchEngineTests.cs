@@ -280,6 +280,19 @@ public sealed class FetchEngineTests
     }
 
     [Fact]
+    public async Task FetchAsync_StreamedBodyOverByteCap_CountsTheBytesReadThoughNoneAreStored()
+    {
+        var server = await LoopbackServer.Shared;
+        await using var sut = await CreateSutAsync();
+
+        var result = await sut.FetchAsync(server.Url("/chunked/300000"), p => p with { MaxBodyBytes = 100_000 });
+
+        Assert.Equal(FetchErrorKind.TooLarge, result.ErrorKind);
+        // Read up to the byte past the cap that proved the body too large.
+        Assert.Equal(100_001, result.Bytes);
+    }
+
+    [Fact]
     public async Task FetchAsync_BodyOfExactlyTheCap_IsAccepted()
     {
         var server = await LoopbackServer.Shared;

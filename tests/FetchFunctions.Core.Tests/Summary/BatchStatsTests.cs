@@ -1,4 +1,6 @@
 using System.Text.Json;
+using FetchFunctions.Core.Fetching;
+using FetchFunctions.Core.Orchestration;
 using FetchFunctions.Core.Summary;
 
 namespace FetchFunctions.Core.Tests.Summary;
@@ -18,6 +20,28 @@ public sealed class BatchStatsTests
         Hosts = [.. urls.GroupBy(u => u.Host).Select(g => new HostStats(g.Key, g.Count(), g.Count(u => u.Ok), g.Count(u => !u.Ok), g.Sum(u => u.Bytes)))],
         Attempts = batch,
     };
+
+    [Fact]
+    public void From_MixedResults_CountsOneOutcomePerUrl()
+    {
+        UrlResult Result(int? status, FetchErrorKind? kind, long bytes = 0) =>
+            new("https://a.example/", "a.example", null, status, null, bytes, null, 1, 5, null, kind, kind?.ToString());
+        UrlResult[] results =
+        [
+            Result(200, null, 10), Result(200, null, 20), Result(404, FetchErrorKind.HttpStatus),
+            Result(200, FetchErrorKind.TooLarge, 1001), Result(null, FetchErrorKind.Timeout),
+            Result(301, FetchErrorKind.TooManyRedirects),
+        ];
+
+        var stats = BatchStatsBuilder.From(results);
+
+        Assert.Equal(new Dictionary<string, long> { ["200"] = 2, ["404"] = 1, ["TooLarge"] = 1, ["Timeout"] = 1, ["TooManyRedirects"] = 1 }, stats.Outcomes);
+        Assert.Equal(stats.Urls, stats.Outcomes.Values.Sum());
+        // The status table still counts the too-large 200 as a 200: it overlaps with the error kinds, the outcomes do not.
+        Assert.Equal(3, stats.StatusCodes[200]);
+        Assert.Equal(1031, stats.Bytes);
+        Assert.Equal(stats.Urls, BatchStats.Merge(stats, BatchStats.Empty).Outcomes.Values.Sum());
+    }
 
     [Fact]
     public void Merge_AddsEveryCounter()

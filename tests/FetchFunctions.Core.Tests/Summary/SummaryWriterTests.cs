@@ -51,10 +51,11 @@ public sealed class SummaryWriterTests
         Assert.Equal(("Connect", "refused 0/0"), (stored.FailedUrls[0].ErrorKind, stored.FailedUrls[0].Error));
         Assert.Equal(12, stored.ErrorKinds["Connect"]);
         Assert.Equal(18, stored.StatusCodes[200]);
+        Assert.Equal(new Dictionary<string, long> { ["200"] = 18, ["Connect"] = 12 }, stored.Outcomes);
         Assert.Equal(10, stored.Hosts.Count);
         Assert.Equal(totals.Latency.Percentile(0.5), stored.Latency.P50Milliseconds);
         Assert.Equal(stored with { Hosts = returned.Hosts, FailedUrls = returned.FailedUrls, StatusCodes = returned.StatusCodes,
-            ErrorKinds = returned.ErrorKinds, Latency = returned.Latency }, returned);
+            ErrorKinds = returned.ErrorKinds, Outcomes = returned.Outcomes, Latency = returned.Latency }, returned);
         Assert.Equal(12, returned.FailedUrls.Count);
     }
 
