@@ -34,13 +34,13 @@ internal static class Planning
             var (azurite, container) = await Azurite.StartFreshAsync(cancellationToken);
             await using (azurite)
             {
-                await container.UploadBlobAsync("input/plan-urls.txt", list, cancellationToken);
+                await container.UploadBlobAsync("_uploads/plan-urls.txt", list, cancellationToken);
                 JobTicket ticket;
                 await using (var core = CoreHost.Create(azurite.ConnectionString, options.Concurrency, options.BigBytes))
                 {
                     var started = Stopwatch.GetTimestamp();
                     var submitted = await core.Provider.GetRequiredService<ICrawlIntake>()
-                        .SubmitAsync(new CrawlJobRequest { UrlListBlob = "input/plan-urls.txt" }, cancellationToken);
+                        .SubmitAsync(new CrawlJobRequest { UrlListBlob = "_uploads/plan-urls.txt" }, cancellationToken);
                     intakes.Add(Stopwatch.GetElapsedTime(started).TotalSeconds);
                     ticket = submitted.Ticket ?? throw new InvalidOperationException(
                         $"The job was rejected: {string.Join("; ", submitted.Problems.Select(p => $"{p.Path}: {p.Reason}"))}");

@@ -58,9 +58,9 @@ internal static class WholeJob
                 list.Append(new Uri(server, string.Create(CultureInfo.InvariantCulture, $"page/{label}-{i}")).AbsoluteUri).Append('\n');
             }
 
-            await container.UploadBlobAsync("input/job-urls.txt", BinaryData.FromString(list.ToString()), cancellationToken);
+            await container.UploadBlobAsync("_uploads/job-urls.txt", BinaryData.FromString(list.ToString()), cancellationToken);
             var intakeStarted = Stopwatch.GetTimestamp();
-            var submitted = await core.Provider.GetRequiredService<ICrawlIntake>().SubmitAsync(new CrawlJobRequest { UrlListBlob = "input/job-urls.txt" }, cancellationToken);
+            var submitted = await core.Provider.GetRequiredService<ICrawlIntake>().SubmitAsync(new CrawlJobRequest { UrlListBlob = "_uploads/job-urls.txt" }, cancellationToken);
             var intake = Stopwatch.GetElapsedTime(intakeStarted);
             var ticket = submitted.Ticket ?? throw new InvalidOperationException(
                 $"The job was rejected: {string.Join("; ", submitted.Problems.Select(p => $"{p.Path}: {p.Reason}"))}");

@@ -22,12 +22,21 @@ internal sealed partial class CrawlIntake(
     /// <summary>Validates the job (reading a URL list blob once, line by line) and, when it is valid, reads the URLs
     /// once more to store them normalised and de-duplicated. Nothing is stored for an invalid job. A job id given
     /// again replaces the blobs stored under it.</summary>
-    public async Task<SubmitResult> SubmitAsync(CrawlJobRequest request, CancellationToken cancellationToken)
+    public Task<SubmitResult> SubmitAsync(CrawlJobRequest request, CancellationToken cancellationToken) =>
+        SubmitAsync(request, hostUrlList: null, cancellationToken);
+
+    public Task<SubmitResult> SubmitAsync(CrawlJobRequest request, HostUrlList urlList, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(urlList);
+        return SubmitAsync(request, new TextUrlSource(urlList.Open, crawlOptions.Value.MaxUrlLength, urlList.Name), cancellationToken);
+    }
+
+    private async Task<SubmitResult> SubmitAsync(CrawlJobRequest request, IUrlSource? hostUrlList, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         var maxUrlLength = crawlOptions.Value.MaxUrlLength;
         var validation = await validator.ValidateAsync(request,
-            (name, token) => store.OpenUrlListAsync(name, maxUrlLength, token), cancellationToken).ConfigureAwait(false);
+            (name, token) => store.OpenUrlListAsync(name, maxUrlLength, token), cancellationToken, hostUrlList).ConfigureAwait(false);
         var scan = validation.Scan;
         if (!validation.IsValid || validation.Urls is null || scan is null)
         {
@@ -54,21 +63,6 @@ internal sealed partial class CrawlIntake(
         await store.WriteJsonAsync(ticket.JobBlobName, job, CrawlJsonContext.Default.StoredJob, cancellationToken).ConfigureAwait(false);
         LogAccepted(logger, jobId, scan.UniqueUrls, scan.DuplicatesRemoved);
         return new SubmitResult(ticket, [], scan.UniqueUrls, scan.DuplicatesRemoved);
-    }
-
-    public async Task<string> UploadUrlListAsync(IEnumerable<string> urls, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(urls);
-        await store.EnsureContainerAsync(cancellationToken).ConfigureAwait(false);
-        var blobName = BlobNames.Upload(Guid.NewGuid());
-        using var writer = store.CreateTextWriter(blobName);
-        foreach (var url in urls)
-        {
-            await writer.WriteLineAsync(url, cancellationToken).ConfigureAwait(false);
-        }
-
-        await writer.CommitAsync(JobStore.TextContentType, cancellationToken).ConfigureAwait(false);
-        return blobName;
     }
 
     /// <summary>Sends <see cref="JobTicket.ToMessage"/> as the message text. The Functions queue trigger reads Base64

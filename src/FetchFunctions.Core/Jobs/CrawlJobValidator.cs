@@ -12,7 +12,7 @@ namespace FetchFunctions.Core.Jobs;
 
 /// <summary>One URL of a job as read from its source: the text (cut short for absurdly long blob lines), its full length,
 /// and its position, from which the problem path is made only when there is a problem.</summary>
-internal readonly record struct UrlEntry(string? Text, long Length, int Ordinal);
+internal readonly record struct UrlEntry(string? Text, long Length, int Ordinal, bool ReadingStopped = false);
 
 /// <summary>What a scan of a job's URLs found.</summary>
 internal sealed record UrlScan(int UniqueUrls, int DuplicatesRemoved, long Entries, bool StoppedEarly);
@@ -53,16 +53,19 @@ internal sealed partial class CrawlJobValidator(IOptions<CrawlOptions> crawlOpti
     private static partial Regex HeaderNamePattern();
 
     /// <summary>Validates everything about a job and scans its URLs once. <paramref name="openUrlList"/> opens a URL list
-    /// blob by name, or returns null when there is no such blob.</summary>
+    /// blob by name, or returns null when there is no such blob. <paramref name="hostUrlList"/> is a list the host read
+    /// itself (the CLI's URL file), taken after the inline URLs.</summary>
     public async Task<JobValidation> ValidateAsync(CrawlJobRequest request,
-        Func<string, CancellationToken, Task<IUrlSource?>> openUrlList, CancellationToken cancellationToken)
+        Func<string, CancellationToken, Task<IUrlSource?>> openUrlList, CancellationToken cancellationToken, IUrlSource? hostUrlList = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(openUrlList);
         var problems = new ProblemList();
         CheckJobId(request.JobId, problems);
         var settings = ResolveSettings(request.Options, problems);
-        var source = await OpenSourceAsync(request, openUrlList, problems, cancellationToken);
+        var source = hostUrlList is null
+            ? await OpenSourceAsync(request, openUrlList, problems, cancellationToken)
+            : HostSource(request, hostUrlList, problems);
         UrlScan? scan = null;
         if (source is not null)
         {
@@ -71,6 +74,63 @@ internal sealed partial class CrawlJobValidator(IOptions<CrawlOptions> crawlOpti
         }
 
         return new JobValidation(settings, source, scan, problems.ToList(source?.Path ?? "urls"));
+    }
+
+    private InlineUrlSource? CheckInline(IReadOnlyList<string> urls, ProblemList problems)
+    {
+        if (urls.Count > Crawl.MaxInlineUrls)
+        {
+            problems.Add("urls", urls.Count.ToString(CultureInfo.InvariantCulture), string.Create(CultureInfo.InvariantCulture,
+                $"lists {urls.Count} URLs inline; at most {Crawl.MaxInlineUrls} may be inline: put bigger lists in a blob and give urlListBlob."));
+        }
+
+        return new InlineUrlSource(urls);
+    }
+
+    private IUrlSource? HostSource(CrawlJobRequest request, IUrlSource hostUrlList, ProblemList problems)
+    {
+        if (request.UrlListBlob is not null)
+        {
+            problems.Add("urlListBlob", request.UrlListBlob, $"give either urlListBlob or a URL file ({hostUrlList.Path}), not both.");
+            return null;
+        }
+
+        return request.Urls is { Count: > 0 } urls ? new ConcatenatedUrlSource(CheckInline(urls, problems)!, hostUrlList) : hostUrlList;
+    }
+
+    /// <summary>Why a URL list prefix is unusable, or null: it must end with '/', be a usable blob name prefix, and its
+    /// first segment must be no job id (or a job's own folder would lie under it).</summary>
+    internal static string? UrlListPrefixProblem(string? prefix)
+    {
+        if (string.IsNullOrEmpty(prefix) || !prefix.EndsWith('/') || prefix.StartsWith('/'))
+        {
+            return "must be a folder: not starting with '/', ending with '/'.";
+        }
+
+        if (BlobNameProblem(prefix[..^1]) is { } problem)
+        {
+            return problem;
+        }
+
+        return IsValidJobId(prefix.Split('/')[0]) ? "must not start with a folder a job id could name (begin it with '_', as the default '_uploads/')." : null;
+    }
+
+    /// <summary>Why a name is no safe blob name, or null. Dot segments are refused because the HTTP layer would resolve
+    /// them ("_uploads/../job-a/job.json" is "job-a/job.json"), backslashes because storage reads them as '/'.</summary>
+    private static string? BlobNameProblem(string name)
+    {
+        if (name.Length is 0 or > MaxBlobNameLength || name.Any(char.IsControl) || name.Trim().Length != name.Length)
+        {
+            return string.Create(CultureInfo.InvariantCulture,
+                $"is not a blob name: 1-{MaxBlobNameLength} characters, no control characters or surrounding spaces.");
+        }
+
+        if (name.Contains('\\', StringComparison.Ordinal) || name.Split('/').Any(segment => segment is "" or "." or ".."))
+        {
+            return "is not a blob name: no '\\', empty, '.' or '..' segments.";
+        }
+
+        return null;
     }
 
     private async Task<IUrlSource?> OpenSourceAsync(CrawlJobRequest request,
@@ -84,13 +144,7 @@ internal sealed partial class CrawlJobValidator(IOptions<CrawlOptions> crawlOpti
 
         if (request.Urls is { } urls)
         {
-            if (urls.Count > Crawl.MaxInlineUrls)
-            {
-                problems.Add("urls", urls.Count.ToString(CultureInfo.InvariantCulture), string.Create(CultureInfo.InvariantCulture,
-                    $"lists {urls.Count} URLs inline; at most {Crawl.MaxInlineUrls} may be inline: put bigger lists in a blob and give urlListBlob."));
-            }
-
-            return new InlineUrlSource(urls);
+            return CheckInline(urls, problems);
         }
 
         if (request.UrlListBlob is not { } blobName)
@@ -99,10 +153,17 @@ internal sealed partial class CrawlJobValidator(IOptions<CrawlOptions> crawlOpti
             return null;
         }
 
-        if (blobName.Length is 0 or > MaxBlobNameLength || blobName.Any(char.IsControl) || blobName.Trim().Length != blobName.Length)
+        if (BlobNameProblem(blobName) is { } nameProblem)
         {
-            problems.Add("urlListBlob", blobName, string.Create(CultureInfo.InvariantCulture,
-                $"is not a blob name: 1-{MaxBlobNameLength} characters, no control characters or surrounding spaces."));
+            problems.Add("urlListBlob", blobName, nameProblem);
+            return null;
+        }
+
+        // A job reads only what was uploaded for jobs to read: never another job's blobs (nor quotes their lines).
+        var prefix = Crawl.UrlListPrefix;
+        if (!blobName.StartsWith(prefix, StringComparison.Ordinal) || blobName.Length == prefix.Length)
+        {
+            problems.Add("urlListBlob", blobName, $"must name a blob under '{prefix}' (Crawl:UrlListPrefix), where URL lists are uploaded.");
             return null;
         }
 
@@ -152,6 +213,15 @@ internal sealed partial class CrawlJobValidator(IOptions<CrawlOptions> crawlOpti
             (attemptTimeout, totalTimeout) = (fetch.AttemptTimeout, fetch.TotalTimeout);
         }
 
+        var fetchDeadline = Seconds(options.FetchDeadlineSeconds, fetch.FetchDeadline, "options.fetchDeadlineSeconds", problems);
+        if (options.FetchDeadlineSeconds is { } deadlineSeconds && options.TotalTimeoutSeconds is not null && totalTimeout > fetchDeadline)
+        {
+            // Only a total timeout the job chose itself must fit its deadline; the operator's is simply cut short by it.
+            problems.Add("options.fetchDeadlineSeconds", deadlineSeconds.ToString(CultureInfo.InvariantCulture),
+                $"the fetch deadline ({fetchDeadline.TotalSeconds:0.###} s) must be at least the total timeout ({totalTimeout.TotalSeconds:0.###} s).");
+            fetchDeadline = fetch.FetchDeadline;
+        }
+
         var maxRetries = InRange(options.MaxRetries, fetch.MaxRetries, 0, fetch.MaxRetries, "options.maxRetries", problems);
         var maxBodyBytes = InRange(options.MaxBodyBytes, fetch.MaxBodyBytes, 1, fetch.MaxBodyBytes, "options.maxBodyBytes", problems);
         var maxRedirects = InRange(options.MaxRedirects, fetch.MaxRedirects, 0, fetch.MaxRedirects, "options.maxRedirects", problems);
@@ -168,6 +238,7 @@ internal sealed partial class CrawlJobValidator(IOptions<CrawlOptions> crawlOpti
             PerHostDelay = TimeSpan.FromMilliseconds(delayMs),
             AttemptTimeout = attemptTimeout,
             TotalTimeout = totalTimeout,
+            FetchDeadline = fetchDeadline,
             MaxRetries = maxRetries,
             MaxBodyBytes = maxBodyBytes,
             MaxRedirects = maxRedirects,
@@ -194,7 +265,12 @@ internal sealed partial class CrawlJobValidator(IOptions<CrawlOptions> crawlOpti
         await foreach (var entry in entries.WithCancellation(cancellationToken))
         {
             count++;
-            if (entry.Length > crawl.MaxUrlLength)
+            if (entry.ReadingStopped)
+            {
+                problems.AddUrl(pathOf(entry.Ordinal), entry.Text, string.Create(CultureInfo.InvariantCulture,
+                    $"is more than {entry.Length} characters long (at most {crawl.MaxUrlLength} are allowed); reading stopped there: is this a text file with one URL per line?"));
+            }
+            else if (entry.Length > crawl.MaxUrlLength)
             {
                 problems.AddUrl(pathOf(entry.Ordinal), entry.Text, string.Create(CultureInfo.InvariantCulture,
                     $"is {entry.Length} characters long; at most {crawl.MaxUrlLength} are allowed."));
@@ -343,7 +419,8 @@ internal sealed partial class CrawlJobValidator(IOptions<CrawlOptions> crawlOpti
 
             if (value is null || value.Length > MaxHeaderValueLength || !IsPrintableAscii(value, allowTab: true))
             {
-                problems.Add(path, value, string.Create(CultureInfo.InvariantCulture,
+                // A credential is not echoed back, even a malformed one.
+                problems.Add(path, SensitiveHeaders.Shown(name, value), string.Create(CultureInfo.InvariantCulture,
                     $"must be at most {MaxHeaderValueLength} printable ASCII characters (no CR, LF or other control characters)."));
                 continue;
             }

@@ -27,6 +27,13 @@ internal sealed class CrawlOptions
     [Range(16, 8192)]
     public int MaxUrlLength { get; set; } = 2048;
 
+    /// <summary>The only place a job's <c>urlListBlob</c> may name a blob: users upload URL lists under this prefix of the
+    /// crawl container, and a job can read nothing else (not another job's blobs). Default <c>_uploads/</c>: its first
+    /// segment is no valid job id, so no job's folder lies under it. Must end with '/'.</summary>
+    [Required]
+    [StringLength(256, MinimumLength = 2)]
+    public string UrlListPrefix { get; set; } = "_uploads/";
+
     /// <summary>Ports URLs may name (explicitly or by their scheme's default). Empty (the default) allows every port 1-65535:
     /// the SSRF guard, not the port, is what keeps fetches off internal services.</summary>
     public List<int> AllowedPorts { get; set; } = [];

@@ -38,6 +38,11 @@ internal sealed class CrawlOptionsValidator(IOptions<FetchOptions> fetchOptions)
                 + $"{maxBatches} batches (Crawl:BatchesPerShard × {CrawlOptions.MaxShardsPerJob} shards).");
         }
 
+        if (CrawlJobValidator.UrlListPrefixProblem(options.UrlListPrefix) is { } prefixProblem)
+        {
+            failures.Add($"Crawl:UrlListPrefix ('{options.UrlListPrefix}') {prefixProblem}");
+        }
+
         foreach (var port in options.AllowedPorts.Where(p => p is < 1 or > 65535))
         {
             failures.Add($"Crawl:AllowedPorts: {port} is not a port (1-65535).");

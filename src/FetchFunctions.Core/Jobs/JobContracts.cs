@@ -24,8 +24,16 @@ public sealed record CrawlJobOptions
     public int? MaxConcurrency { get; init; }
     public int? MaxConcurrencyPerHost { get; init; }
     public int? PerHostDelayMilliseconds { get; init; }
+
+    /// <summary>Seconds one HTTP attempt may take to produce response headers (Fetch:AttemptTimeout).</summary>
     public int? AttemptTimeoutSeconds { get; init; }
+
+    /// <summary>Seconds for response headers of one hop, all retries included (Fetch:TotalTimeout); not the body.</summary>
     public int? TotalTimeoutSeconds { get; init; }
+
+    /// <summary>Seconds for the whole fetch of one URL: redirects, retries and the body (Fetch:FetchDeadline).</summary>
+    public int? FetchDeadlineSeconds { get; init; }
+
     public int? MaxRetries { get; init; }
     public long? MaxBodyBytes { get; init; }
     public string? UserAgent { get; init; }
@@ -42,6 +50,10 @@ public sealed record CrawlJobOptions
     public int? BatchSize { get; init; }
     public int? MaxBatchesInFlight { get; init; }
 }
+
+/// <summary>A URL list the host reads (one URL per line, '#' comments): <paramref name="Name"/> is the problem path of its
+/// lines ("urlsFile:12"); <paramref name="Open"/> must give the same content each time it is called.</summary>
+public sealed record HostUrlList(string Name, Func<CancellationToken, Task<Stream>> Open);
 
 /// <summary>One problem found by validation: where, what, why.</summary>
 public sealed record ValidationProblem(string Path, string? Value, string Reason);
@@ -81,9 +93,10 @@ public interface ICrawlIntake
     /// <summary>Validates the job and, when valid, stores it as <c>{jobId}/job.json</c>. Idempotent per job id.</summary>
     Task<SubmitResult> SubmitAsync(CrawlJobRequest request, CancellationToken cancellationToken);
 
-    /// <summary>Stores a URL list (one per line) for a job to reference as <see cref="CrawlJobRequest.UrlListBlob"/>, the way a
-    /// job too big for one request is submitted. Returns the blob name.</summary>
-    Task<string> UploadUrlListAsync(IEnumerable<string> urls, CancellationToken cancellationToken);
+    /// <summary>As <see cref="SubmitAsync(CrawlJobRequest, CancellationToken)"/>, with URLs the host reads itself (the CLI's
+    /// URL file) after the request's inline ones. The list is read twice, to validate and then to store it, and nothing is
+    /// uploaded before it is valid: an accepted list becomes the job's own <c>{jobId}/urls.txt</c>, nothing else.</summary>
+    Task<SubmitResult> SubmitAsync(CrawlJobRequest request, HostUrlList urlList, CancellationToken cancellationToken);
 
     /// <summary>Puts the ticket on the intake queue in the message form the queue trigger reads.</summary>
     Task EnqueueAsync(JobTicket ticket, CancellationToken cancellationToken);

@@ -20,6 +20,10 @@ internal sealed record JobSettings
     public required TimeSpan PerHostDelay { get; init; }
     public required TimeSpan AttemptTimeout { get; init; }
     public required TimeSpan TotalTimeout { get; init; }
+
+    /// <summary>The whole fetch of one URL. Null in jobs stored before it was a job setting: the operator's applies.</summary>
+    public TimeSpan? FetchDeadline { get; init; }
+
     public required int MaxRetries { get; init; }
     public required long MaxBodyBytes { get; init; }
     public required int MaxRedirects { get; init; }

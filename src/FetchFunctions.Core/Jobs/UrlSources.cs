@@ -20,6 +20,8 @@ internal interface IUrlSource
 /// <summary>URLs listed in the request.</summary>
 internal sealed class InlineUrlSource(IReadOnlyList<string> urls) : IUrlSource
 {
+    public int Count => urls.Count;
+
     public string Path => "urls";
 
     public string PathOf(int ordinal) => string.Create(CultureInfo.InvariantCulture, $"urls[{ordinal}]");
@@ -38,12 +40,16 @@ internal sealed class InlineUrlSource(IReadOnlyList<string> urls) : IUrlSource
 }
 
 /// <summary>URLs in a text stream, one per line; blank lines and lines starting with '#' are skipped. The ordinal of an
-/// entry is its 1-based line number. Lines are read with a bounded buffer, so an absurdly long line costs no memory.</summary>
-internal sealed class TextUrlSource(Func<CancellationToken, Task<Stream>> open, int maxLineLength) : IUrlSource
+/// entry is its 1-based line number. Lines are read with a bounded buffer, so an absurdly long line costs no memory, and a
+/// line longer than <see cref="MaxScannedLineLength"/> ends the reading (a binary file, /dev/zero), so it costs no time either.</summary>
+internal sealed class TextUrlSource(Func<CancellationToken, Task<Stream>> open, int maxLineLength, string path = "urlListBlob") : IUrlSource
 {
-    public string Path => "urlListBlob";
+    /// <summary>Characters of one line read before the list is taken for something else than a URL list.</summary>
+    public const int MaxScannedLineLength = 1024 * 1024;
 
-    public string PathOf(int ordinal) => string.Create(CultureInfo.InvariantCulture, $"urlListBlob:{ordinal}");
+    public string Path => path;
+
+    public string PathOf(int ordinal) => string.Create(CultureInfo.InvariantCulture, $"{path}:{ordinal}");
 
     public async IAsyncEnumerable<UrlEntry> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -51,11 +57,17 @@ internal sealed class TextUrlSource(Func<CancellationToken, Task<Stream>> open, 
         await using (stream)
         {
             using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 64 * 1024);
-            var lines = new BoundedLineReader(reader, maxLineLength + 1);
+            var lines = new BoundedLineReader(reader, maxLineLength + 1, MaxScannedLineLength);
             var lineNumber = 0;
             while (await lines.ReadLineAsync(cancellationToken) is { } line)
             {
                 lineNumber++;
+                if (line.Unfinished)
+                {
+                    yield return new UrlEntry(line.Text, line.Length, lineNumber, ReadingStopped: true);
+                    yield break;
+                }
+
                 var text = line.Text.Trim();
                 if (text.Length == 0 || text.StartsWith('#'))
                 {
@@ -68,11 +80,36 @@ internal sealed class TextUrlSource(Func<CancellationToken, Task<Stream>> open, 
     }
 }
 
-/// <summary>A line: its text (at most the reader's cap), its full length, and whether the text was cut.</summary>
-internal readonly record struct BoundedLine(string Text, long Length, bool Truncated);
+/// <summary>Inline URLs, then the entries of another source (the CLI's --url flags, then its URL file).</summary>
+internal sealed class ConcatenatedUrlSource(InlineUrlSource first, IUrlSource then) : IUrlSource
+{
+    private readonly int _firstCount = first.Count;
 
-/// <summary>Reads lines ('\n' or "\r\n") keeping at most <paramref name="maxKept"/> characters of each.</summary>
-internal sealed class BoundedLineReader(TextReader reader, int maxKept)
+    public string Path => then.Path;
+
+    public string PathOf(int ordinal) => ordinal < _firstCount ? first.PathOf(ordinal) : then.PathOf(ordinal - _firstCount);
+
+    public async IAsyncEnumerable<UrlEntry> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var entry in first.ReadAsync(cancellationToken))
+        {
+            yield return entry;
+        }
+
+        await foreach (var entry in then.ReadAsync(cancellationToken))
+        {
+            yield return entry with { Ordinal = entry.Ordinal + _firstCount };
+        }
+    }
+}
+
+/// <summary>A line: its text (at most the reader's cap), its full length (or, when <see cref="Unfinished"/>, the length
+/// read before the reader gave up on it), and whether the text was cut.</summary>
+internal readonly record struct BoundedLine(string Text, long Length, bool Truncated, bool Unfinished = false);
+
+/// <summary>Reads lines ('\n' or "\r\n") keeping at most <paramref name="maxKept"/> characters of each. A line longer
+/// than <paramref name="maxScanned"/> is returned unfinished and ends the reading.</summary>
+internal sealed class BoundedLineReader(TextReader reader, int maxKept, long maxScanned = long.MaxValue)
 {
     private readonly char[] _buffer = new char[16 * 1024];
     private readonly StringBuilder _line = new();
@@ -114,6 +151,15 @@ internal sealed class BoundedLineReader(TextReader reader, int maxKept)
             if (newline < 0)
             {
                 _position = _length;
+                if (length > maxScanned)
+                {
+                    // No end in sight (a binary file, /dev/zero): stop here rather than read on for ever.
+                    _ended = true;
+                    _length = 0;
+                    _position = 0;
+                    return new BoundedLine(_line.ToString(), maxScanned, Truncated: true, Unfinished: true);
+                }
+
                 continue;
             }
 

@@ -67,6 +67,7 @@ internal sealed partial class CrawlActivities(
             MaxRetries = Math.Min(settings.MaxRetries, policy.MaxRetries),
             AttemptTimeout = settings.AttemptTimeout < policy.AttemptTimeout ? settings.AttemptTimeout : policy.AttemptTimeout,
             TotalTimeout = settings.TotalTimeout < policy.TotalTimeout ? settings.TotalTimeout : policy.TotalTimeout,
+            FetchDeadline = settings.FetchDeadline < policy.FetchDeadline ? settings.FetchDeadline.Value : policy.FetchDeadline,
             MaxBodyBytes = Math.Min(settings.MaxBodyBytes, policy.MaxBodyBytes),
             MaxRedirects = Math.Min(settings.MaxRedirects, policy.MaxRedirects),
             UserAgent = settings.UserAgent,

@@ -29,9 +29,6 @@ internal static class BlobNames
     /// <summary>The job's normalised, de-duplicated URLs, one per line (kept out of job.json so that stays small).</summary>
     public static string UrlList(string jobId) => $"{jobId}/urls.txt";
 
-    /// <summary>An uploaded URL list; the leading underscore keeps it apart from every job id's folder.</summary>
-    public static string Upload(Guid id) => $"_uploads/{id:N}.txt";
-
     public static string BatchManifestPrefix(string jobId) => $"{jobId}/batches/";
 
     public static string BatchResultsPrefix(string jobId) => $"{jobId}/results/";

@@ -46,4 +46,15 @@ public sealed class BoundedLineReaderTests
 
         Assert.Equal(["a", "b"], lines.Select(l => l.Text));
     }
+
+    [Fact]
+    public async Task ReadLineAsync_LineWithoutEndBeyondScanLimit_ReturnsItUnfinishedAndStops()
+    {
+        var sut = new BoundedLineReader(new StringReader("a\n" + new string('\0', 50_000) + "\nnever read\n"), 10, maxScanned: 20_000);
+
+        var lines = await ReadAllAsync(sut);
+
+        Assert.Equal(2, lines.Count);
+        Assert.Equal(new BoundedLine(new string('\0', 10), 20_000, Truncated: true, Unfinished: true), lines[1]);
+    }
 }

@@ -105,9 +105,9 @@ public sealed class CrawlIntakeTests
         var (sut, host) = await CreateSutAsync();
         await using var _ = host;
         var lines = Enumerable.Range(0, 5000).Select(i => $"https://h{i % 4000 % 7}.example/page/{i % 4000}").Prepend("# comment").Append("");
-        await host.Container.UploadBlobAsync("lists/big.txt", BinaryData.FromString(string.Join("\r\n", lines)));
+        await host.Container.UploadBlobAsync("_uploads/big.txt", BinaryData.FromString(string.Join("\r\n", lines)));
 
-        var result = await sut.SubmitAsync(new CrawlJobRequest { JobId = "from-list", UrlListBlob = "lists/big.txt" }, CancellationToken.None);
+        var result = await sut.SubmitAsync(new CrawlJobRequest { JobId = "from-list", UrlListBlob = "_uploads/big.txt" }, CancellationToken.None);
 
         Assert.True(result.Accepted, string.Join("; ", result.Problems));
         Assert.Equal((4000, 1000), (result.UrlCount, result.DuplicatesRemoved));
@@ -122,12 +122,41 @@ public sealed class CrawlIntakeTests
     {
         var (sut, host) = await CreateSutAsync();
         await using var _ = host;
-        await host.Container.UploadBlobAsync("list.txt", BinaryData.FromString("https://ok.example/\nmailto:x@y.example\n\nhttps://u:p@ok.example/\n"));
+        await host.Container.UploadBlobAsync("_uploads/list.txt", BinaryData.FromString("https://ok.example/\nmailto:x@y.example\n\nhttps://u:p@ok.example/\n"));
 
-        var result = await sut.SubmitAsync(new CrawlJobRequest { JobId = "bad-list", UrlListBlob = "list.txt" }, CancellationToken.None);
+        var result = await sut.SubmitAsync(new CrawlJobRequest { JobId = "bad-list", UrlListBlob = "_uploads/list.txt" }, CancellationToken.None);
 
         Assert.Equal(["urlListBlob:2", "urlListBlob:4"], result.Problems.Select(p => p.Path));
-        Assert.Equal(["list.txt"], await BlobNamesAsync(host));
+        Assert.Equal(["_uploads/list.txt"], await BlobNamesAsync(host));
+    }
+
+    private static HostUrlList HostList(string text) => new("urlsFile", _ => Task.FromResult<Stream>(new MemoryStream(Encoding.UTF8.GetBytes(text))));
+
+    [Fact]
+    public async Task SubmitAsync_HostUrlList_BecomesTheJobsUrlListAndNothingElse()
+    {
+        var (sut, host) = await CreateSutAsync();
+        await using var _ = host;
+
+        var result = await sut.SubmitAsync(new CrawlJobRequest { JobId = "host-list", Urls = ["https://a.example/"] },
+            HostList("# comment\nhttps://b.example/\nhttps://A.example/\n"), CancellationToken.None);
+
+        Assert.True(result.Accepted, string.Join("; ", result.Problems));
+        Assert.Equal((2, 1), (result.UrlCount, result.DuplicatesRemoved));
+        Assert.Equal(["https://a.example/", "https://b.example/"], await LinesAsync(host, "host-list/urls.txt"));
+        Assert.Equal(["host-list/job.json", "host-list/urls.txt"], (await BlobNamesAsync(host)).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task SubmitAsync_InvalidHostUrlList_StoresNothing()
+    {
+        var (sut, host) = await CreateSutAsync();
+        await using var _ = host;
+
+        var result = await sut.SubmitAsync(new CrawlJobRequest { JobId = "bad-host-list" }, HostList("https://b.example/\nftp://c.example/\n"), CancellationToken.None);
+
+        Assert.Equal(["urlsFile:2"], result.Problems.Select(p => p.Path));
+        Assert.False((await host.Container.ExistsAsync()).Value && (await BlobNamesAsync(host)).Count > 0);
     }
 
     [Fact]
@@ -136,7 +165,7 @@ public sealed class CrawlIntakeTests
         var (sut, host) = await CreateSutAsync();
         await using var _ = host;
 
-        var result = await sut.SubmitAsync(new CrawlJobRequest { UrlListBlob = "nope.txt" }, CancellationToken.None);
+        var result = await sut.SubmitAsync(new CrawlJobRequest { UrlListBlob = "_uploads/nope.txt" }, CancellationToken.None);
 
         Assert.Equal("urlListBlob", Assert.Single(result.Problems).Path);
     }

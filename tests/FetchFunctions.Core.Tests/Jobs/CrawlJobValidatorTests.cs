@@ -44,7 +44,7 @@ public sealed class CrawlJobValidatorTests
         var padded = Job($"  {url}  ");
 
         var inline = await ValidateAsync(sut, padded);
-        var listed = await ValidateAsync(sut, new CrawlJobRequest { UrlListBlob = "list.txt" }, new() { ["list.txt"] = $"  {url}  \n" });
+        var listed = await ValidateAsync(sut, new CrawlJobRequest { UrlListBlob = "_uploads/list.txt" }, new() { ["_uploads/list.txt"] = $"  {url}  \n" });
 
         Assert.True(inline.IsValid, string.Join("; ", inline.Problems));
         Assert.True(listed.IsValid, string.Join("; ", listed.Problems));
@@ -69,7 +69,7 @@ public sealed class CrawlJobValidatorTests
         var options = new CrawlJobOptions
         {
             MaxConcurrency = 8, MaxConcurrencyPerHost = 2, PerHostDelayMilliseconds = 250, AttemptTimeoutSeconds = 5, TotalTimeoutSeconds = 20,
-            MaxRetries = 1, MaxBodyBytes = 1024, UserAgent = "MyBot/2", Headers = new Dictionary<string, string> { ["X-Trace"] = "a b" },
+            FetchDeadlineSeconds = 30, MaxRetries = 1, MaxBodyBytes = 1024, UserAgent = "MyBot/2", Headers = new Dictionary<string, string> { ["X-Trace"] = "a b" },
             StoreStatuses = ["200", "404"], MaxRedirects = 2, AllowedNetworks = ["127.0.0.1/32"], BatchSize = 10, MaxBatchesInFlight = 3,
         };
 
@@ -79,7 +79,7 @@ public sealed class CrawlJobValidatorTests
         Assert.Equal(new JobSettings
         {
             MaxConcurrency = 8, MaxConcurrencyPerHost = 2, PerHostDelay = TimeSpan.FromMilliseconds(250), AttemptTimeout = TimeSpan.FromSeconds(5),
-            TotalTimeout = TimeSpan.FromSeconds(20), MaxRetries = 1, MaxBodyBytes = 1024, UserAgent = "MyBot/2", Headers = result.Settings.Headers,
+            TotalTimeout = TimeSpan.FromSeconds(20), FetchDeadline = TimeSpan.FromSeconds(30), MaxRetries = 1, MaxBodyBytes = 1024, UserAgent = "MyBot/2", Headers = result.Settings.Headers,
             StoreStatuses = result.Settings.StoreStatuses, MaxRedirects = 2, AllowedNetworks = result.Settings.AllowedNetworks, BatchSize = 10,
             MaxBatchesInFlight = 3,
         }, result.Settings);
@@ -132,7 +132,7 @@ public sealed class CrawlJobValidatorTests
     [Fact]
     public async Task ValidateAsync_InlineUrlsAndBlob_ReportsBoth()
     {
-        var problem = Single(await ValidateAsync(CreateSut(), Job("https://example.com/") with { UrlListBlob = "list.txt" }));
+        var problem = Single(await ValidateAsync(CreateSut(), Job("https://example.com/") with { UrlListBlob = "_uploads/list.txt" }));
 
         Assert.Equal("urlListBlob", problem.Path);
     }
@@ -170,6 +170,23 @@ public sealed class CrawlJobValidatorTests
         Assert.Equal(new ValidationProblem("urls", "500", "500 more invalid URLs are not listed (1500 in all)."), result.Problems[^1]);
     }
 
+    [Fact]
+    public async Task ValidateAsync_FetchDeadlineBelowTheOperatorsTotalTimeout_IsAcceptedAndCutsEveryPhase()
+    {
+        var result = await ValidateAsync(CreateSut(), Job(new CrawlJobOptions { FetchDeadlineSeconds = 5 }));
+
+        Assert.Empty(result.Problems);
+        Assert.Equal(TimeSpan.FromSeconds(5), result.Settings.FetchDeadline);
+    }
+
+    [Fact]
+    public async Task ValidateAsync_FetchDeadlineBelowTheJobsOwnTotalTimeout_ReportsTheDeadline()
+    {
+        var problem = Single(await ValidateAsync(CreateSut(), Job(new CrawlJobOptions { TotalTimeoutSeconds = 30, FetchDeadlineSeconds = 20 })));
+
+        Assert.Equal(("options.fetchDeadlineSeconds", "20"), (problem.Path, problem.Value));
+    }
+
     [Theory]
     [InlineData(nameof(CrawlJobOptions.MaxConcurrency), 0, "options.maxConcurrency")]
     [InlineData(nameof(CrawlJobOptions.MaxConcurrency), 17, "options.maxConcurrency")]
@@ -179,6 +196,8 @@ public sealed class CrawlJobValidatorTests
     [InlineData(nameof(CrawlJobOptions.AttemptTimeoutSeconds), 0, "options.attemptTimeoutSeconds")]
     [InlineData(nameof(CrawlJobOptions.AttemptTimeoutSeconds), 11, "options.attemptTimeoutSeconds")]
     [InlineData(nameof(CrawlJobOptions.TotalTimeoutSeconds), 61, "options.totalTimeoutSeconds")]
+    [InlineData(nameof(CrawlJobOptions.FetchDeadlineSeconds), 0, "options.fetchDeadlineSeconds")]
+    [InlineData(nameof(CrawlJobOptions.FetchDeadlineSeconds), 121, "options.fetchDeadlineSeconds")]
     [InlineData(nameof(CrawlJobOptions.MaxRetries), -1, "options.maxRetries")]
     [InlineData(nameof(CrawlJobOptions.MaxRetries), 4, "options.maxRetries")]
     [InlineData(nameof(CrawlJobOptions.MaxBodyBytes), 0, "options.maxBodyBytes")]
@@ -311,8 +330,8 @@ public sealed class CrawlJobValidatorTests
     {
         var list = "# seed list\nhttps://a.example/\n\n  https://b.example/  \r\nftp://c.example/\nhttps://A.example:443/\n";
 
-        var result = await ValidateAsync(CreateSut(), new CrawlJobRequest { UrlListBlob = "lists/seed.txt" },
-            new() { ["lists/seed.txt"] = list });
+        var result = await ValidateAsync(CreateSut(), new CrawlJobRequest { UrlListBlob = "_uploads/seed.txt" },
+            new() { ["_uploads/seed.txt"] = list });
 
         Assert.Equal(new ValidationProblem("urlListBlob:5", "ftp://c.example/", "has the scheme 'ftp'; only http and https are allowed."),
             Single(result));
@@ -324,19 +343,74 @@ public sealed class CrawlJobValidatorTests
     {
         var list = "https://a.example/\nhttps://a.example/" + new string('x', 1_000_000) + "\n";
 
-        var problem = Single(await ValidateAsync(CreateSut(), new CrawlJobRequest { UrlListBlob = "big.txt" }, new() { ["big.txt"] = list }));
+        var problem = Single(await ValidateAsync(CreateSut(), new CrawlJobRequest { UrlListBlob = "_uploads/big.txt" }, new() { ["_uploads/big.txt"] = list }));
 
         Assert.Equal("urlListBlob:2", problem.Path);
         Assert.Equal("is 1000018 characters long; at most 2048 are allowed.", problem.Reason);
         Assert.True(problem.Value!.Length <= 201);
     }
 
+    [Theory]
+    [InlineData("other-job/job.json")]
+    [InlineData("_uploads/../other-job/job.json")]
+    [InlineData("_uploads/./list.txt")]
+    [InlineData("_uploads\\list.txt")]
+    [InlineData("_uploads/")]
+    public async Task ValidateAsync_UrlListBlobOutsideTheUploadPrefix_ReportsItWithoutOpeningIt(string blobName)
+    {
+        var opened = false;
+
+        var result = await CreateSut().ValidateAsync(new CrawlJobRequest { UrlListBlob = blobName }, (_, _) =>
+        {
+            opened = true;
+            return Task.FromResult<IUrlSource?>(null);
+        }, CancellationToken.None);
+
+        Assert.Equal(("urlListBlob", blobName), (Single(result).Path, Single(result).Value));
+        Assert.False(opened);
+    }
+
+    [Fact]
+    public async Task ValidateAsync_HostUrlListAfterInlineUrls_ReportsEachByItsOwnPath()
+    {
+        var file = new TextUrlSource(_ => Task.FromResult<Stream>(new MemoryStream("https://b.example/\nftp://c.example/\n"u8.ToArray())), 2048, "urlsFile");
+
+        var result = await CreateSut().ValidateAsync(Job("mailto:a@example.com", "https://a.example/"),
+            (_, _) => Task.FromResult<IUrlSource?>(null), CancellationToken.None, file);
+
+        Assert.Equal(["urls[0]", "urlsFile:2"], result.Problems.Select(p => p.Path));
+        Assert.Equal(2, result.Scan!.UniqueUrls);
+    }
+
+    [Fact]
+    public async Task ValidateAsync_HostUrlListWithoutLineEnds_StopsReadingAndReportsIt()
+    {
+        var endless = new TextUrlSource(_ => Task.FromResult<Stream>(new MemoryStream(new byte[3 * TextUrlSource.MaxScannedLineLength])), 2048, "urlsFile");
+
+        var result = await CreateSut().ValidateAsync(new CrawlJobRequest(), (_, _) => Task.FromResult<IUrlSource?>(null), CancellationToken.None, endless);
+
+        var problem = Single(result);
+        Assert.Equal("urlsFile:1", problem.Path);
+        Assert.Contains("reading stopped", problem.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ValidateAsync_MalformedCredentialHeader_ReportsItWithoutItsValue()
+    {
+        var headers = new Dictionary<string, string> { ["Authorization"] = "Bearer sekrit\n", ["X-Trace"] = "bad\n" };
+
+        var result = await ValidateAsync(CreateSut(), Job(new CrawlJobOptions { Headers = headers }));
+
+        Assert.Equal([("options.headers['Authorization']", SensitiveHeaders.Redacted), ("options.headers['X-Trace']", "bad\n")],
+            result.Problems.Select(p => (p.Path, p.Value)));
+    }
+
     [Fact]
     public async Task ValidateAsync_MissingUrlListBlob_ReportsIt()
     {
-        var problem = Single(await ValidateAsync(CreateSut(), new CrawlJobRequest { UrlListBlob = "missing.txt" }, []));
+        var problem = Single(await ValidateAsync(CreateSut(), new CrawlJobRequest { UrlListBlob = "_uploads/missing.txt" }, []));
 
-        Assert.Equal(new ValidationProblem("urlListBlob", "missing.txt", "names no blob in the crawl container."), problem);
+        Assert.Equal(new ValidationProblem("urlListBlob", "_uploads/missing.txt", "names no blob in the crawl container."), problem);
     }
 
     [Fact]
@@ -344,8 +418,8 @@ public sealed class CrawlJobValidatorTests
     {
         var list = string.Join('\n', Enumerable.Range(0, 50).Select(i => $"https://example.com/{i}"));
 
-        var result = await ValidateAsync(CreateSut(c => { c.MaxUrls = 10; c.MaxInlineUrls = 10; }), new CrawlJobRequest { UrlListBlob = "l" },
-            new() { ["l"] = list });
+        var result = await ValidateAsync(CreateSut(c => { c.MaxUrls = 10; c.MaxInlineUrls = 10; }), new CrawlJobRequest { UrlListBlob = "_uploads/l" },
+            new() { ["_uploads/l"] = list });
 
         Assert.Equal("urlListBlob", Single(result).Path);
         Assert.StartsWith("has more than 10 URLs", Single(result).Reason, StringComparison.Ordinal);

@@ -57,6 +57,8 @@ public sealed class CrawlOptionsValidatorTests
         { "Crawl:AllowedPorts", (c, _) => c.AllowedPorts = [443, 70000] },
         { "Fetch:FetchDeadline", (c, f) => f.FetchDeadline = c.BatchDeadline },
         { "Crawl:BatchDeadline", (c, _) => c.BatchDeadline = c.FunctionTimeout - TimeSpan.FromSeconds(29) },
+        // A folder a job id could name: job "uploads" would own what every job may read.
+        { "Crawl:UrlListPrefix", (c, _) => c.UrlListPrefix = "uploads/" },
     };
 
     public static TheoryData<string> BrokenRuleNames => [.. BrokenRules.Keys];
@@ -80,6 +82,32 @@ public sealed class CrawlOptionsValidatorTests
     {
         var (sut, crawl, _) = CreateSut();
         crawl.BatchDeadline = crawl.FunctionTimeout - CrawlOptions.ResultWriteMargin;
+
+        Assert.True(sut.Validate(null, crawl).Succeeded);
+    }
+
+    [Theory]
+    [InlineData("_uploads")]
+    [InlineData("/_uploads/")]
+    [InlineData("_uploads/../")]
+    [InlineData("job-a/")]
+    public void Validate_UnusableUrlListPrefix_FailsNamingIt(string prefix)
+    {
+        var (sut, crawl, _) = CreateSut();
+        crawl.UrlListPrefix = prefix;
+
+        var failure = Assert.Single(sut.Validate(null, crawl).Failures!);
+
+        Assert.StartsWith("Crawl:UrlListPrefix", failure, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("_uploads/")]
+    [InlineData("_lists/url-files/")]
+    public void Validate_UrlListPrefixNoJobCanName_Succeeds(string prefix)
+    {
+        var (sut, crawl, _) = CreateSut();
+        crawl.UrlListPrefix = prefix;
 
         Assert.True(sut.Validate(null, crawl).Succeeded);
     }

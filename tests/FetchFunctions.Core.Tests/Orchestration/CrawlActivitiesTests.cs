@@ -33,6 +33,20 @@ public sealed class CrawlActivitiesTests
     }
 
     [Fact]
+    public void PolicyFor_JobFetchDeadline_TightensTheOperatorsAndNeverLoosensIt()
+    {
+        var options = new FetchOptions { FetchDeadline = TimeSpan.FromSeconds(60) };
+
+        var tighter = CrawlActivities.PolicyFor(Settings() with { FetchDeadline = TimeSpan.FromSeconds(3) }, options);
+        var looser = CrawlActivities.PolicyFor(Settings() with { FetchDeadline = TimeSpan.FromSeconds(90) }, options);
+        var storedBeforeIt = CrawlActivities.PolicyFor(Settings() with { FetchDeadline = null }, options);
+
+        Assert.Equal(TimeSpan.FromSeconds(3), tighter.FetchDeadline);
+        Assert.Equal(TimeSpan.FromSeconds(60), looser.FetchDeadline);
+        Assert.Equal(TimeSpan.FromSeconds(60), storedBeforeIt.FetchDeadline);
+    }
+
+    [Fact]
     public void PolicyFor_NoJobNetworks_AllowsNothingSpecial()
     {
         var policy = CrawlActivities.PolicyFor(Settings(), new FetchOptions { AllowedNetworks = ["127.0.0.0/8"] });
