@@ -16,21 +16,25 @@ namespace FetchFunctions.Cli;
 /// <summary>The command line: <c>crawl</c>, <c>enqueue</c>, <c>status</c> and <c>demo</c>.</summary>
 internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyDictionary<string, string?> environment)
 {
+    // The operator's defaults (Core's options, as the environment sets them) are shown in --help beside each job option.
+    private readonly OperatorDefaults _defaults = DefaultsFrom(environment);
     private readonly Option<string[]> _url = new("--url") { Description = "A URL to fetch (repeatable).", AllowMultipleArgumentsPerToken = true };
-    private readonly Option<FileInfo?> _urlsFile = new("--urls-file") { Description = "A text file with one URL per line (# starts a comment)." };
+    private readonly Option<FileInfo?> _urlsFile = new("--urls-file") { Description = "A text file with one URL per line (# starts a comment), read as a stream: validated before anything is stored, then stored as the job's urls.txt." };
     private readonly Option<string?> _jobId = new("--job-id") { Description = "The job id (idempotency key); generated when absent." };
-    private readonly Option<int?> _concurrency = new("--concurrency") { Description = "Fetches in flight per batch." };
-    private readonly Option<int?> _perHost = new("--per-host") { Description = "Fetches in flight per host." };
-    private readonly Option<int?> _perHostDelay = new("--per-host-delay-ms") { Description = "Pause between requests to one host." };
-    private readonly Option<int?> _retries = new("--retries") { Description = "Retries per URL on 408/429/5xx and network errors." };
-    private readonly Option<int?> _timeout = new("--timeout") { Description = "Seconds for response headers per URL, retries included." };
-    private readonly Option<long?> _maxBytes = new("--max-bytes") { Description = "Largest body stored." };
-    private readonly Option<string?> _userAgent = new("--user-agent") { Description = "User-Agent header." };
-    private readonly Option<string[]> _header = new("--header") { Description = "An extra request header 'Name: value' (repeatable)." };
-    private readonly Option<string[]> _storeStatus = new("--store-status") { Description = "Statuses whose bodies are stored, e.g. 200-299 (repeatable)." };
-    private readonly Option<string[]> _allowNetwork = new("--allow-network") { Description = "A CIDR range the SSRF guard lets through, e.g. 127.0.0.1/32 (repeatable). Off by default." };
-    private readonly Option<int?> _batchSize = new("--batch-size") { Description = "URLs per batch." };
-    private readonly Option<int?> _batchesInFlight = new("--batches-in-flight") { Description = "Batches in flight per job." };
+    private readonly Option<int?> _concurrency = new("--concurrency");
+    private readonly Option<int?> _perHost = new("--per-host");
+    private readonly Option<int?> _perHostDelay = new("--per-host-delay-ms");
+    private readonly Option<int?> _retries = new("--retries");
+    private readonly Option<int?> _attemptTimeout = new("--attempt-timeout");
+    private readonly Option<int?> _timeout = new("--total-timeout", "--timeout");
+    private readonly Option<int?> _fetchDeadline = new("--fetch-deadline");
+    private readonly Option<long?> _maxBytes = new("--max-bytes");
+    private readonly Option<string?> _userAgent = new("--user-agent");
+    private readonly Option<string[]> _header = new("--header") { Description = "An extra request header 'Name: value' (repeatable; default: none). Values of credential headers are never printed or logged." };
+    private readonly Option<string[]> _storeStatus = new("--store-status");
+    private readonly Option<string[]> _allowNetwork = new("--allow-network");
+    private readonly Option<int?> _batchSize = new("--batch-size");
+    private readonly Option<int?> _batchesInFlight = new("--batches-in-flight");
     private readonly Option<double?> _failAbove = new("--fail-above") { Description = "Exit 1 when the share of failed URLs is above this (0 to 1)." };
     private readonly Option<string?> _connectionString = new("--connection-string") { Description = "Storage connection string (default: AZURE_STORAGE_CONNECTION_STRING, AzureWebJobsStorage, else local Azurite)." };
     private readonly Option<string> _data = new("--azurite-data") { Description = "Where an Azurite started by the CLI keeps its data.", DefaultValueFactory = _ => ".azurite" };
@@ -120,6 +124,7 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
 
     private RootCommand BuildCommands()
     {
+        DescribeJobOptions();
         // An optional file argument would otherwise swallow a mistyped option ("--no-such-opt") as a file name.
         _jobFile.Validators.Add(result =>
         {
@@ -130,7 +135,7 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
         });
 
         var root = new RootCommand("FetchFunctions: crawl jobs that fetch URLs and stream every body into Blob storage.");
-        var jobOptions = new Option[] { _url, _urlsFile, _jobId, _concurrency, _perHost, _perHostDelay, _retries, _timeout, _maxBytes, _userAgent, _header, _storeStatus, _allowNetwork, _batchSize, _batchesInFlight, _connectionString, _data };
+        var jobOptions = new Option[] { _url, _urlsFile, _jobId, _concurrency, _perHost, _perHostDelay, _retries, _attemptTimeout, _timeout, _fetchDeadline, _maxBytes, _userAgent, _header, _storeStatus, _allowNetwork, _batchSize, _batchesInFlight, _connectionString, _data };
 
         var crawl = new Command("crawl", "Run a job in this process (the same orchestration logic as the Durable app) with live progress and a summary.");
         crawl.Arguments.Add(_jobFile);
@@ -169,6 +174,42 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
         root.Subcommands.Add(status);
         root.Subcommands.Add(demo);
         return root;
+    }
+
+    /// <summary>Each job option with the operator's value it defaults to (and may only tighten), named by its setting.</summary>
+    private void DescribeJobOptions()
+    {
+        var d = _defaults;
+        _concurrency.Description = $"Fetches in flight per batch (default: {d.MaxConcurrency} (Crawl:MaxConcurrency), also the most allowed).";
+        _perHost.Description = $"Fetches in flight per host in a batch (default: {d.MaxConcurrencyPerHost} (Crawl:MaxConcurrencyPerHost)).";
+        _perHostDelay.Description = $"Milliseconds between two requests to one host (default: {d.PerHostDelay.TotalMilliseconds:0} (Crawl:PerHostDelay)).";
+        _retries.Description = $"Retries per URL on 408/429/5xx and network errors (default: {d.MaxRetries} (Fetch:MaxRetries)).";
+        _attemptTimeout.Description = $"Seconds one HTTP attempt may wait for response headers (default: {Seconds(d.AttemptTimeout)} (Fetch:AttemptTimeout)).";
+        _timeout.Description = $"Seconds for response headers per URL and redirect hop, all retries included; not the body (default: {Seconds(d.TotalTimeout)} (Fetch:TotalTimeout)).";
+        _fetchDeadline.Description = $"Seconds for the whole fetch of one URL: redirects, retries and the body (default: {Seconds(d.FetchDeadline)} (Fetch:FetchDeadline)).";
+        _maxBytes.Description = $"Largest body stored; a bigger one is stopped and reported TooLarge (default: {d.MaxBodyBytes} (Fetch:MaxBodyBytes)).";
+        _userAgent.Description = $"User-Agent header (default: {d.UserAgent} (Fetch:UserAgent)).";
+        _storeStatus.Description = $"Statuses whose bodies are stored, e.g. 200-299 (repeatable; default: {string.Join(",", d.StoreStatuses)} (Fetch:StoreStatuses)).";
+        _allowNetwork.Description = "A CIDR range the SSRF guard lets through, e.g. 127.0.0.1/32 (repeatable; default: "
+            + (d.AllowedNetworks.Count == 0 ? "none" : string.Join(",", d.AllowedNetworks)) + " (Fetch:AllowedNetworks)).";
+        _batchSize.Description = $"URLs per batch (default: {d.BatchSize} (Crawl:BatchSize), at most {d.MaxBatchSize} (Crawl:MaxBatchSize)).";
+        _batchesInFlight.Description = $"Batches in flight per job (default: {d.MaxBatchesInFlight} (Crawl:MaxBatchesInFlight)).";
+    }
+
+    private static string Seconds(TimeSpan value) => value.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
+
+    /// <summary>The operator's defaults as the environment sets them; Core's own when a setting does not even bind (the
+    /// command then reports that setting).</summary>
+    private static OperatorDefaults DefaultsFrom(IReadOnlyDictionary<string, string?> environment)
+    {
+        try
+        {
+            return OperatorDefaults.From(new ConfigurationBuilder().AddInMemoryCollection(CoreHost.FromEnvironment(environment)).Build());
+        }
+        catch (InvalidOperationException)
+        {
+            return OperatorDefaults.From(new ConfigurationBuilder().Build());
+        }
     }
 
     private async Task<int> CrawlAsync(ParseResult parse, CancellationToken cancellationToken)
@@ -260,16 +301,12 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
 
     private async Task<JobTicket?> SubmitAsync(ServiceProvider services, JobFlags flags, CancellationToken cancellationToken)
     {
-        var configuration = services.GetRequiredService<IConfiguration>();
-        var maxInline = configuration.GetValue("Crawl:MaxInlineUrls", 10_000);
-        var (request, urlsToUpload) = await JobInput.BuildAsync(flags, maxInline, cancellationToken);
-        if (urlsToUpload.Count > 0)
-        {
-            var intake = services.GetRequiredService<ICrawlIntake>();
-            request = request with { UrlListBlob = await intake.UploadUrlListAsync(urlsToUpload, cancellationToken) };
-        }
-
-        var result = await services.GetRequiredService<ICrawlIntake>().SubmitAsync(request, cancellationToken);
+        // A URL file is read by Core as a stream (validated, then stored as the job's urls.txt): nothing is uploaded first.
+        var (request, urlList) = await JobInput.BuildAsync(flags, cancellationToken);
+        var intake = services.GetRequiredService<ICrawlIntake>();
+        var result = urlList is null
+            ? await intake.SubmitAsync(request, cancellationToken)
+            : await intake.SubmitAsync(request, urlList, cancellationToken);
         if (!result.Accepted)
         {
             error.MarkupLine($"[red]The job is invalid ({result.Problems.Count} problem(s)); nothing was started:[/]");
@@ -306,7 +343,47 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
         }
 
         var environmentSettings = CoreHost.FromEnvironment(environment);
-        return CoreHost.Build(storage.ConnectionString, overrides, environmentSettings);
+        try
+        {
+            return CoreHost.Build(storage.ConnectionString, overrides, environmentSettings, new ErrorConsoleLoggerProvider(error));
+        }
+        catch (Exception ex) when (ex is FormatException or ArgumentException and not ArgumentNullException)
+        {
+            // The storage clients parse the connection string; it is not echoed, it may hold an account key.
+            throw new CliInputException($"The storage connection string is malformed: {ex.Message}");
+        }
+        catch (Exception ex) when (UnboundSettings(ex) is { Count: > 0 } unbound)
+        {
+            throw new CliInputException("The configuration is invalid: " + string.Join("; ", unbound));
+        }
+    }
+
+    /// <summary>The settings that did not even bind (a non-numeric or out-of-range number, a bad time span), each named with
+    /// its environment variable; null when <paramref name="exception"/> is anything else.</summary>
+    private static List<string>? UnboundSettings(Exception exception)
+    {
+        var failures = exception is AggregateException aggregate ? aggregate.Flatten().InnerExceptions : [exception];
+        var settings = new List<string>();
+        foreach (var failure in failures)
+        {
+            switch (failure)
+            {
+                case OptionsValidationException invalid:
+                    settings.AddRange(invalid.Failures);
+                    break;
+                // The binder's message names the setting ("Failed to convert configuration value 'x' at 'Crawl:MaxUrls' to type 'System.Int32'.").
+                case InvalidOperationException { InnerException: not null } unbound when unbound.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal):
+                    var key = System.Text.RegularExpressions.Regex.Match(unbound.Message, " at '([^']+)' to type ");
+                    settings.Add(key.Success
+                        ? $"{unbound.Message} (environment variable {key.Groups[1].Value.Replace(":", "__", StringComparison.Ordinal)})"
+                        : unbound.Message);
+                    break;
+                default:
+                    return null;
+            }
+        }
+
+        return settings;
     }
 
     private JobFlags Flags(ParseResult parse) => new()
@@ -319,7 +396,9 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
         PerHost = parse.GetValue(_perHost),
         PerHostDelayMilliseconds = parse.GetValue(_perHostDelay),
         Retries = parse.GetValue(_retries),
-        TimeoutSeconds = parse.GetValue(_timeout),
+        AttemptTimeoutSeconds = parse.GetValue(_attemptTimeout),
+        TotalTimeoutSeconds = parse.GetValue(_timeout),
+        FetchDeadlineSeconds = parse.GetValue(_fetchDeadline),
         MaxBytes = parse.GetValue(_maxBytes),
         UserAgent = parse.GetValue(_userAgent),
         Headers = parse.GetValue(_header) ?? [],

@@ -12,7 +12,8 @@ namespace FetchFunctions.Cli;
 /// <c>Fetch__X</c> / <c>Crawl__X</c> / <c>Storage__X</c> names) and flags, in that order; options validated before any work.</summary>
 internal static class CoreHost
 {
-    public static ServiceProvider Build(string connectionString, IReadOnlyDictionary<string, string?> overrides, IEnumerable<KeyValuePair<string, string?>> environment)
+    // Log lines go to the given provider (the CLI's error console): stdout is the job's output.
+    public static ServiceProvider Build(string connectionString, IReadOnlyDictionary<string, string?> overrides, IEnumerable<KeyValuePair<string, string?>> environment, ILoggerProvider logs)
     {
         var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection(environment)
@@ -22,7 +23,7 @@ internal static class CoreHost
         services.AddSingleton<IConfiguration>(configuration);
         services.AddLogging(logging => logging
             .SetMinimumLevel(LogLevel.Warning)
-            .AddSimpleConsole(console => console.SingleLine = true)
+            .AddProvider(logs)
             .AddFilter("Azure", LogLevel.Error));
         // Someone is waiting at the terminal: a wrong connection string should fail in seconds, not after the SDK's
         // default back-off (about half a minute); transient errors still get three quick retries.

@@ -14,7 +14,9 @@ internal sealed record JobFlags
     public int? PerHost { get; init; }
     public int? PerHostDelayMilliseconds { get; init; }
     public int? Retries { get; init; }
-    public int? TimeoutSeconds { get; init; }
+    public int? AttemptTimeoutSeconds { get; init; }
+    public int? TotalTimeoutSeconds { get; init; }
+    public int? FetchDeadlineSeconds { get; init; }
     public long? MaxBytes { get; init; }
     public string? UserAgent { get; init; }
     public IReadOnlyList<string> Headers { get; init; } = [];
@@ -34,17 +36,15 @@ internal static class JobInput
         AllowTrailingCommas = true,
     };
 
-    public static async Task<(CrawlJobRequest Request, IReadOnlyList<string> UrlsToUpload)> BuildAsync(JobFlags flags, int maxInlineUrls, CancellationToken cancellationToken)
+    /// <summary>The request, and the URL file as a list Core reads itself (streamed, twice: to validate, then to store):
+    /// nothing is uploaded for it before the job is valid.</summary>
+    public static async Task<(CrawlJobRequest Request, HostUrlList? UrlList)> BuildAsync(JobFlags flags, CancellationToken cancellationToken)
     {
         var request = flags.JobFile is null ? new CrawlJobRequest() : await ReadJobFileAsync(flags.JobFile, cancellationToken);
         var urls = new List<string>(request.Urls ?? []);
         urls.AddRange(flags.Urls);
-        if (flags.UrlsFile is not null)
-        {
-            urls.AddRange(await ReadUrlListAsync(flags.UrlsFile, cancellationToken));
-        }
-
-        if (urls.Count == 0 && request.UrlListBlob is null)
+        var urlList = flags.UrlsFile is null ? null : OpenUrlFile(flags.UrlsFile);
+        if (urls.Count == 0 && request.UrlListBlob is null && urlList is null)
         {
             throw new CliInputException("No URLs: give a job file, --url or --urls-file.");
         }
@@ -56,7 +56,9 @@ internal static class JobInput
             MaxConcurrencyPerHost = flags.PerHost ?? options.MaxConcurrencyPerHost,
             PerHostDelayMilliseconds = flags.PerHostDelayMilliseconds ?? options.PerHostDelayMilliseconds,
             MaxRetries = flags.Retries ?? options.MaxRetries,
-            TotalTimeoutSeconds = flags.TimeoutSeconds ?? options.TotalTimeoutSeconds,
+            AttemptTimeoutSeconds = flags.AttemptTimeoutSeconds ?? options.AttemptTimeoutSeconds,
+            TotalTimeoutSeconds = flags.TotalTimeoutSeconds ?? options.TotalTimeoutSeconds,
+            FetchDeadlineSeconds = flags.FetchDeadlineSeconds ?? options.FetchDeadlineSeconds,
             MaxBodyBytes = flags.MaxBytes ?? options.MaxBodyBytes,
             UserAgent = flags.UserAgent ?? options.UserAgent,
             Headers = flags.Headers.Count > 0 ? ParseHeaders(flags.Headers, options.Headers) : options.Headers,
@@ -66,16 +68,38 @@ internal static class JobInput
             MaxBatchesInFlight = flags.BatchesInFlight ?? options.MaxBatchesInFlight,
         };
 
-        // Big lists go through a blob (claim-check), exactly as a big HTTP submission would; a job file that already
-        // names a list blob keeps it, and Core reports URLs given beside it.
-        var upload = urls.Count > maxInlineUrls && request.UrlListBlob is null;
+        // Inline URLs (job file and --url) stay inline, up to Crawl:MaxInlineUrls as in an HTTP request; a job file that
+        // names a list blob keeps it, and Core reports URLs or a URL file given beside it.
         request = request with
         {
             JobId = flags.JobId ?? request.JobId,
-            Urls = upload || urls.Count == 0 ? null : urls,
+            Urls = urls.Count == 0 ? null : urls,
             Options = options,
         };
-        return (request, upload ? urls : []);
+        return (request, urlList);
+    }
+
+    /// <summary>The problem path of a URL file's lines ("urlsFile:12").</summary>
+    public const string UrlFilePath = "urlsFile";
+
+    /// <summary>Opens the file once now, so that a missing or unreadable file is reported before anything starts; every
+    /// read error later is invalid input too, never an infrastructure failure.</summary>
+    private static HostUrlList OpenUrlFile(FileInfo file)
+    {
+        Open(file).Dispose();
+        return new HostUrlList(UrlFilePath, _ => Task.FromResult<Stream>(new InputErrorStream(Open(file), file.FullName)));
+    }
+
+    private static FileStream Open(FileInfo file)
+    {
+        try
+        {
+            return new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new CliInputException($"Cannot read the URL list {file.FullName}: {ex.Message}");
+        }
     }
 
     private static async Task<CrawlJobRequest> ReadJobFileAsync(FileInfo file, CancellationToken cancellationToken)
@@ -96,37 +120,17 @@ internal static class JobInput
         }
     }
 
-    private static async Task<List<string>> ReadUrlListAsync(FileInfo file, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var urls = new List<string>();
-            await foreach (var line in File.ReadLinesAsync(file.FullName, cancellationToken))
-            {
-                var url = line.Trim();
-                if (url.Length > 0 && !url.StartsWith('#'))
-                {
-                    urls.Add(url);
-                }
-            }
-
-            return urls;
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
-        {
-            throw new CliInputException($"Cannot read the URL list {file.FullName}: {ex.Message}");
-        }
-    }
-
     private static Dictionary<string, string> ParseHeaders(IReadOnlyList<string> headers, IReadOnlyDictionary<string, string>? fromFile)
     {
         var parsed = new Dictionary<string, string>(fromFile ?? new Dictionary<string, string>(), StringComparer.OrdinalIgnoreCase);
-        foreach (var header in headers)
+        for (var i = 0; i < headers.Count; i++)
         {
+            var header = headers[i];
             var colon = header.IndexOf(':', StringComparison.Ordinal);
             if (colon <= 0)
             {
-                throw new CliInputException($"--header '{header}' is not of the form 'Name: value'.");
+                // Not echoed: without its colon, a credential ("Authorization Bearer ...") cannot be told from its name.
+                throw new CliInputException($"--header number {i + 1} is not of the form 'Name: value' (its text is not shown: it may hold a credential).");
             }
 
             parsed[header[..colon].Trim()] = header[(colon + 1)..].Trim();
@@ -134,4 +138,68 @@ internal static class JobInput
 
         return parsed;
     }
+}
+
+/// <summary>A URL file being read: an I/O error is the user's input failing (exit 2), named by the file.</summary>
+internal sealed class InputErrorStream(Stream inner, string path) : Stream
+{
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        try
+        {
+            return inner.Read(buffer, offset, count);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw Failed(ex);
+        }
+    }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await inner.ReadAsync(buffer, cancellationToken);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw Failed(ex);
+        }
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private CliInputException Failed(Exception ex) => new($"Cannot read the URL list {path}: {ex.Message}");
 }

@@ -53,6 +53,26 @@ public sealed class CliAppTests
 
     private static string NewContainer() => $"c{Guid.NewGuid():N}";
 
+    private static async Task<BlobContainerClient> BlobsAsync(string container) =>
+        new BlobServiceClient(await SharedAzurite.ConnectionStringAsync()).GetBlobContainerClient(container);
+
+    private static async Task<List<string>> BlobNamesAsync(string container)
+    {
+        var names = new List<string>();
+        var blobs = await BlobsAsync(container);
+        if (!(await blobs.ExistsAsync()).Value)
+        {
+            return names;
+        }
+
+        await foreach (var blob in blobs.GetBlobsAsync())
+        {
+            names.Add(blob.Name);
+        }
+
+        return names;
+    }
+
     [Fact]
     public async Task Crawl_MixedUrls_RunsJobPrintsSummaryAndExitsZero()
     {
@@ -66,7 +86,8 @@ public sealed class CliAppTests
         Assert.True(run.ExitCode == ExitCodes.Success, run.Error + run.Output);
         Assert.Contains("cli-mixed", run.Output, StringComparison.Ordinal);
         Assert.Contains("HTTP 404", run.Output, StringComparison.Ordinal);
-        Assert.Contains("error: HttpStatus", run.Output, StringComparison.Ordinal);
+        // A 404 is one outcome, its status: not a second "error: HttpStatus" row.
+        Assert.DoesNotContain("error: HttpStatus", run.Output, StringComparison.Ordinal);
         Assert.Contains("cli-mixed/summary.json", run.Output, StringComparison.Ordinal);
         var summary = new BlobServiceClient(await SharedAzurite.ConnectionStringAsync()).GetBlobContainerClient(container).GetBlobClient("cli-mixed/summary.json");
         Assert.True((await summary.ExistsAsync()).Value);
@@ -103,7 +124,7 @@ public sealed class CliAppTests
     }
 
     [Fact]
-    public async Task Crawl_UrlsFileAboveInlineLimit_GoesThroughABlobAndRunsEveryUrl()
+    public async Task Crawl_UrlsFileAboveInlineLimit_BecomesTheJobsUrlListAndLeavesNothingElse()
     {
         var server = await LoopbackServer.Shared;
         var container = NewContainer();
@@ -116,21 +137,268 @@ public sealed class CliAppTests
                 "--connection-string", await SharedAzurite.ConnectionStringAsync()], CancellationToken.None);
 
             Assert.True(exitCode == ExitCodes.Success, error.ToString() + output);
-            var blobs = new BlobServiceClient(await SharedAzurite.ConnectionStringAsync()).GetBlobContainerClient(container);
-            var uploads = new List<string>();
-            await foreach (var blob in blobs.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = "_uploads/" }))
-            {
-                uploads.Add(blob.Name);
-            }
-
-            Assert.Single(uploads);
-            var stored = (await blobs.GetBlobClient("listed/urls.txt").DownloadContentAsync()).Value.Content.ToString();
+            var names = await BlobNamesAsync(container);
+            // No upload blob beside the job: the file became the job's own urls.txt.
+            Assert.All(names, name => Assert.StartsWith("listed/", name, StringComparison.Ordinal));
+            var stored = (await (await BlobsAsync(container)).GetBlobClient("listed/urls.txt").DownloadContentAsync()).Value.Content.ToString();
             Assert.Equal(12, stored.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
         }
         finally
         {
             File.Delete(file);
         }
+    }
+
+    [Fact]
+    public async Task Crawl_InvalidUrlsFile_ExitsTwoAndStoresNothing()
+    {
+        var container = NewContainer();
+        var file = Path.Combine(Path.GetTempPath(), $"urls-{Guid.NewGuid():N}.txt");
+        await File.WriteAllLinesAsync(file, ["http://127.0.0.1/ok", "ftp://127.0.0.1/bad"]);
+        try
+        {
+            var run = await RunAsync(container, "crawl", "--job-id", "rejected-list", "--urls-file", file);
+
+            Assert.Equal(ExitCodes.InvalidInput, run.ExitCode);
+            Assert.Contains("urlsFile:2", run.Error, StringComparison.Ordinal);
+            Assert.Empty(await BlobNamesAsync(container));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task Crawl_EndlessUrlsFile_ExitsTwoWithAMessage()
+    {
+        var container = NewContainer();
+
+        // /dev/zero has no line end: reading stops at a bounded line length instead of running out of memory.
+        var run = await RunAsync(container, "crawl", "--urls-file", "/dev/zero");
+
+        Assert.Equal(ExitCodes.InvalidInput, run.ExitCode);
+        Assert.Contains("urlsFile:1", run.Error, StringComparison.Ordinal);
+        Assert.Contains("reading stopped", run.Error, StringComparison.Ordinal);
+        Assert.Empty(await BlobNamesAsync(container));
+    }
+
+    [Fact]
+    public async Task Crawl_UnreadableUrlsFile_ExitsTwoNamingIt()
+    {
+        var directory = Directory.CreateTempSubdirectory("not-a-file-");
+        try
+        {
+            var run = await RunAsync(NewContainer(), "crawl", "--urls-file", directory.FullName);
+
+            Assert.Equal(ExitCodes.InvalidInput, run.ExitCode);
+            Assert.Contains($"Cannot read the URL list {directory.FullName}", run.Error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            directory.Delete();
+        }
+    }
+
+    [Fact]
+    public async Task Crawl_MalformedConnectionString_ExitsTwoWithAMessage()
+    {
+        var (app, _, error) = await CreateSutAsync(NewContainer());
+
+        var exitCode = await app.RunAsync(["crawl", "--url", "http://127.0.0.1/", "--connection-string", "this is no connection string"], CancellationToken.None);
+
+        Assert.Equal(ExitCodes.InvalidInput, exitCode);
+        Assert.Contains("connection string is malformed", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Crawl__MaxConcurrency", "sixteen")]
+    [InlineData("Crawl__MaxConcurrency", "99999999999")]
+    [InlineData("Fetch__FetchDeadline", "two minutes")]
+    public async Task Crawl_SettingThatDoesNotBind_ExitsTwoNamingIt(string variable, string value)
+    {
+        var (app, _, error) = await CreateSutAsync(NewContainer(), new Dictionary<string, string?> { [variable] = value });
+
+        var exitCode = await app.RunAsync(["crawl", "--url", "http://127.0.0.1/", "--connection-string", await SharedAzurite.ConnectionStringAsync()], CancellationToken.None);
+
+        Assert.True(exitCode == ExitCodes.InvalidInput, error.ToString());
+        Assert.Contains(variable.Replace("__", ":", StringComparison.Ordinal), error.ToString(), StringComparison.Ordinal);
+        Assert.True(error.ToString().Contains(variable, StringComparison.Ordinal), error.ToString());
+    }
+
+    [Theory]
+    [InlineData("other-job/job.json")]
+    [InlineData("_uploads/../other-job/job.json")]
+    [InlineData("_uploads\\..\\other-job\\job.json")]
+    public async Task Crawl_UrlListBlobOutsideTheUploadPrefix_ExitsTwoWithoutReadingIt(string blobName)
+    {
+        var container = NewContainer();
+        var blobs = await BlobsAsync(container);
+        await blobs.CreateIfNotExistsAsync();
+        await blobs.UploadBlobAsync("other-job/job.json", BinaryData.FromString("{\"settings\": \"Authorization: Bearer other-jobs-secret\"}"));
+        var file = Path.Combine(Path.GetTempPath(), $"job-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(file, System.Text.Json.JsonSerializer.Serialize(new { urlListBlob = blobName }));
+        try
+        {
+            var run = await RunAsync(container, "crawl", file);
+
+            Assert.Equal(ExitCodes.InvalidInput, run.ExitCode);
+            Assert.Contains("urlListBlob", run.Error, StringComparison.Ordinal);
+            Assert.DoesNotContain("other-jobs-secret", run.Error + run.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task Crawl_UrlListBlobUnderTheUploadPrefix_RunsIt()
+    {
+        var server = await LoopbackServer.Shared;
+        var container = NewContainer();
+        var blobs = await BlobsAsync(container);
+        await blobs.CreateIfNotExistsAsync();
+        await blobs.UploadBlobAsync("_uploads/mine.txt", BinaryData.FromString(server.Url("/bytes/10").AbsoluteUri + "\n"));
+        var file = Path.Combine(Path.GetTempPath(), $"job-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(file, "{ \"jobId\": \"from-upload\", \"urlListBlob\": \"_uploads/mine.txt\" }");
+        try
+        {
+            var run = await RunAsync(container, "crawl", file, "--allow-network", "127.0.0.1/32");
+
+            Assert.True(run.ExitCode == ExitCodes.Success, run.Error + run.Output);
+            Assert.Contains("HTTP 200", run.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task Crawl_MixedOutcomes_OutcomeRowsSumToTheUrlCountAndBytesCountTruncatedBodies()
+    {
+        var server = await LoopbackServer.Shared;
+        var container = NewContainer();
+
+        // A stored 200, a 404, a streamed body cut at the cap (a 200 that is TooLarge) and a Content-Length over the cap.
+        var run = await RunAsync(container, "crawl", "--job-id", "outcomes", "--allow-network", "127.0.0.1/32", "--max-bytes", "1000",
+            "--url", server.Url("/bytes/500").AbsoluteUri, "--url", server.Url("/status/404").AbsoluteUri,
+            "--url", server.Url("/chunked/5000").AbsoluteUri, "--url", server.Url("/bytes/5000").AbsoluteUri);
+
+        Assert.True(run.ExitCode == ExitCodes.Success, run.Error + run.Output);
+        var rows = System.Text.RegularExpressions.Regex.Matches(run.Output, @"(HTTP \d{3}|error: \w+)\s*\S\s*(\d+)\s")
+            .ToDictionary(m => m.Groups[1].Value, m => int.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(new Dictionary<string, int> { ["HTTP 200"] = 1, ["HTTP 404"] = 1, ["error: TooLarge"] = 2 }, rows);
+        Assert.Equal(4, rows.Values.Sum());
+        var summary = (await (await BlobsAsync(container)).GetBlobClient("outcomes/summary.json").DownloadContentAsync()).Value.Content.ToObjectFromJson<System.Text.Json.Nodes.JsonObject>()!;
+        // 500 stored + 1,001 read of the streamed body (one byte past the cap proves it too large) + none of the refused one.
+        Assert.Equal(1501, (long)summary["bytes"]!);
+        Assert.Equal(500, (long)summary["storedBytes"]!);
+        Assert.Equal(4, summary["outcomes"]!.AsObject().Sum(o => (long)o.Value!));
+    }
+
+    [Fact]
+    public async Task Crawl_JobFetchDeadlineBelowASlowBody_StopsItAsATimeout()
+    {
+        var server = await LoopbackServer.Shared;
+        var container = NewContainer();
+
+        // 30 chunks 200 ms apart: about 6 s of body, well inside the operator's 120 s deadline but not the job's 1 s.
+        var run = await RunAsync(container, "crawl", "--job-id", "deadline", "--allow-network", "127.0.0.1/32", "--fetch-deadline", "1",
+            "--url", server.Url("/slow/30/200").AbsoluteUri);
+
+        Assert.True(run.ExitCode == ExitCodes.Success, run.Error + run.Output);
+        Assert.Contains("error: Timeout", run.Output, StringComparison.Ordinal);
+        Assert.Contains("deadline of 1 s", run.Output, StringComparison.Ordinal);
+        var job = (await (await BlobsAsync(container)).GetBlobClient("deadline/job.json").DownloadContentAsync()).Value.Content.ToString();
+        Assert.Contains("\"fetchDeadline\":\"00:00:01\"", job, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Crawl_TimingOutUrl_LogsOnlyWarningsOnStderrNamingTheHostNotTheUrl()
+    {
+        var server = await LoopbackServer.Shared;
+        var key = Guid.NewGuid().ToString("N");
+        var url = server.Url($"/hang/{key}?token=query-secret");
+
+        var run = await RunAsync(NewContainer(), "crawl", "--allow-network", "127.0.0.1/32", "--retries", "0", "--attempt-timeout", "1",
+            "--total-timeout", "2", "--url", url.AbsoluteUri);
+
+        Assert.True(run.ExitCode == ExitCodes.Success, run.Error + run.Output);
+        Assert.Contains("error: Timeout", run.Output, StringComparison.Ordinal);
+        var logLines = run.Error.Split('\n').Where(line => line.StartsWith("warn:", StringComparison.Ordinal) || line.StartsWith("fail:", StringComparison.Ordinal)
+            || line.StartsWith("info:", StringComparison.Ordinal) || line.StartsWith("dbug:", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(logLines);
+        Assert.All(logLines, line => Assert.False(line.StartsWith("info:", StringComparison.Ordinal) || line.StartsWith("dbug:", StringComparison.Ordinal), line));
+        Assert.True(logLines.Any(line => line.Contains("OnTimeout", StringComparison.Ordinal) && line.Contains(url.Authority, StringComparison.Ordinal)), string.Join("\n", logLines));
+        Assert.DoesNotContain("query-secret", run.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain(key, run.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("OnTimeout", run.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Crawl_CredentialHeaders_AreSentButNeverPrintedLoggedOrWrittenToResultsOrSummary()
+    {
+        var server = await LoopbackServer.Shared;
+        var container = NewContainer();
+        var key = Guid.NewGuid().ToString("N");
+        string[] secrets = ["sekrit-authorization", "sekrit-cookie", "sekrit-token", "sekrit-api-key"];
+
+        // An echo of the request headers (proof they were sent), a 404, a server error retried and a timeout, so that
+        // warnings are logged and failures are listed.
+        var run = await RunAsync(container, "crawl", "--job-id", "secret-headers", "--allow-network", "127.0.0.1/32", "--retries", "1",
+            "--attempt-timeout", "1", "--total-timeout", "2",
+            "--header", $"Authorization: Bearer {secrets[0]}", "--header", $"Cookie: session={secrets[1]}",
+            "--header", $"X-Session-Token: {secrets[2]}", "--header", $"X-Api-Key: {secrets[3]}",
+            "--url", server.Url("/headers").AbsoluteUri, "--url", server.Url("/status/404").AbsoluteUri,
+            "--url", server.Url($"/flaky/{key}/5/500").AbsoluteUri, "--url", server.Url($"/hang/{key}-h").AbsoluteUri);
+
+        Assert.True(run.ExitCode == ExitCodes.Success, run.Error + run.Output);
+        var blobs = await BlobsAsync(container);
+        var echoed = (await blobs.GetBlobClient(Assert.Single(await BlobNamesAsync(container), n => n.Contains("/bodies/", StringComparison.Ordinal)))
+            .DownloadContentAsync()).Value.Content.ToString();
+        Assert.Contains(secrets[0], echoed, StringComparison.Ordinal);
+        var shown = new StringBuilder(run.Output).Append(run.Error);
+        foreach (var name in (await BlobNamesAsync(container)).Where(n => n.Contains("/results/", StringComparison.Ordinal) || n.EndsWith("summary.json", StringComparison.Ordinal)))
+        {
+            shown.Append((await blobs.GetBlobClient(name).DownloadContentAsync()).Value.Content.ToString());
+        }
+
+        Assert.Contains("Timeout", shown.ToString(), StringComparison.Ordinal);
+        Assert.All(secrets, secret => Assert.DoesNotContain(secret, shown.ToString(), StringComparison.Ordinal));
+        // job.json keeps them: the batches send them (the README says who can read it).
+        var job = (await blobs.GetBlobClient("secret-headers/job.json").DownloadContentAsync()).Value.Content.ToString();
+        Assert.All(secrets, secret => Assert.Contains(secret, job, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Crawl_MalformedCredentialHeader_ExitsTwoWithoutShowingIt()
+    {
+        var missingColon = await RunAsync(NewContainer(), "crawl", "--url", "http://127.0.0.1/", "--header", "Authorization Bearer sekrit-1");
+        var badValue = await RunAsync(NewContainer(), "crawl", "--url", "http://127.0.0.1/", "--header", "Authorization: Bearer sekrit-2\u0001");
+
+        Assert.Equal((ExitCodes.InvalidInput, ExitCodes.InvalidInput), (missingColon.ExitCode, badValue.ExitCode));
+        Assert.Contains("--header number 1", missingColon.Error, StringComparison.Ordinal);
+        Assert.Contains("options.headers['Authorization']", badValue.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("sekrit", missingColon.Error + missingColon.Output + badValue.Error + badValue.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Help_JobOptions_ShowTheOperatorsDefaultsAndTheirSettings()
+    {
+        var (app, output, _) = await CreateSutAsync(NewContainer(), new Dictionary<string, string?> { ["Crawl__MaxConcurrency"] = "12" });
+
+        var exitCode = await app.RunAsync(["crawl", "--help"], CancellationToken.None);
+
+        Assert.Equal(ExitCodes.Success, exitCode);
+        var help = output.ToString();
+        Assert.Contains("default: 12 (Crawl:MaxConcurrency)", help, StringComparison.Ordinal);
+        Assert.Contains("default: 3 (Fetch:MaxRetries)", help, StringComparison.Ordinal);
+        Assert.Contains("default: 10 (Fetch:AttemptTimeout)", help, StringComparison.Ordinal);
+        Assert.Contains("default: 60 (Fetch:TotalTimeout)", help, StringComparison.Ordinal);
+        Assert.Contains("default: 120 (Fetch:FetchDeadline)", help, StringComparison.Ordinal);
+        Assert.Contains("--fetch-deadline", help, StringComparison.Ordinal);
     }
 
     [Fact]
