@@ -312,7 +312,8 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
             error.MarkupLine($"[red]The job is invalid ({result.Problems.Count} problem(s)); nothing was started:[/]");
             foreach (var problem in result.Problems)
             {
-                var value = problem.Value is null ? string.Empty : $" = '{problem.Value}'";
+                // Control characters (a binary file's NULs) are shown escaped, not sent to the terminal.
+                var value = problem.Value is null ? string.Empty : $" = '{Printable(problem.Value)}'";
                 error.MarkupLine($"  {Markup.Escape(problem.Path)}{Markup.Escape(value)}: {Markup.Escape(problem.Reason)}");
             }
 
@@ -326,6 +327,9 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
 
         return result.Ticket;
     }
+
+    private static string Printable(string value) =>
+        value.Any(char.IsControl) ? string.Concat(value.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString())) : value;
 
     private async Task<LocatedStorage> LocateStorageAsync(ParseResult parse, CancellationToken cancellationToken)
     {
