@@ -12,7 +12,8 @@ public sealed record CrawlJobRequest
     /// <summary>Inline URLs (small jobs).</summary>
     public IReadOnlyList<string>? Urls { get; init; }
 
-    /// <summary>Name of a text blob in the crawl container with one URL per line (big jobs).</summary>
+    /// <summary>Name of a text blob in the crawl container with one URL per line (big jobs). It must lie under
+    /// Crawl:UrlListPrefix (default <c>_uploads/</c>): a job reads no other blob.</summary>
     public string? UrlListBlob { get; init; }
 
     public CrawlJobOptions? Options { get; init; }
