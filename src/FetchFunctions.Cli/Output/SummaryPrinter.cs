@@ -40,6 +40,22 @@ internal static class SummaryPrinter
 
             console.Write(table);
         }
+        else if (summary.StatusCodes.Count > 0 || summary.ErrorKinds.Count > 0)
+        {
+            // A summary stored before outcomes were counted per URL: its two tables overlap, and say so.
+            var table = new Table().AddColumn("Status or error (overlapping: a too-large 200 is in both)").AddColumn(new TableColumn("URLs").RightAligned());
+            foreach (var (status, count) in summary.StatusCodes.OrderBy(s => s.Key))
+            {
+                Row(table, string.Create(CultureInfo.InvariantCulture, $"HTTP {status}"), N(count));
+            }
+
+            foreach (var (kind, count) in summary.ErrorKinds.OrderByDescending(k => k.Value).ThenBy(k => k.Key, StringComparer.Ordinal))
+            {
+                Row(table, $"error: {kind}", N(count));
+            }
+
+            console.Write(table);
+        }
 
         if (summary.Hosts.Count > 0)
         {
