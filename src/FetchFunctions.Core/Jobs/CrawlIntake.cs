@@ -28,7 +28,10 @@ internal sealed partial class CrawlIntake(
     public Task<SubmitResult> SubmitAsync(CrawlJobRequest request, HostUrlList urlList, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(urlList);
-        return SubmitAsync(request, new TextUrlSource(urlList.Open, crawlOptions.Value.MaxUrlLength, urlList.Name), cancellationToken);
+        // A finite list of at most MaxUrls URLs has no reason for more than a few lines per URL (blanks, comments).
+        var crawl = crawlOptions.Value;
+        var maxLines = (int)Math.Min(int.MaxValue, 4L * crawl.MaxUrls + 1000);
+        return SubmitAsync(request, new TextUrlSource(urlList.Open, crawl.MaxUrlLength, urlList.Name, maxLines), cancellationToken);
     }
 
     private async Task<SubmitResult> SubmitAsync(CrawlJobRequest request, IUrlSource? hostUrlList, CancellationToken cancellationToken)

@@ -12,7 +12,7 @@ namespace FetchFunctions.Core.Jobs;
 
 /// <summary>One URL of a job as read from its source: the text (cut short for absurdly long blob lines), its full length,
 /// and its position, from which the problem path is made only when there is a problem.</summary>
-internal readonly record struct UrlEntry(string? Text, long Length, int Ordinal, bool ReadingStopped = false);
+internal readonly record struct UrlEntry(string? Text, long Length, int Ordinal, string? ReadingStopped = null);
 
 /// <summary>What a scan of a job's URLs found.</summary>
 internal sealed record UrlScan(int UniqueUrls, int DuplicatesRemoved, long Entries, bool StoppedEarly);
@@ -265,10 +265,9 @@ internal sealed partial class CrawlJobValidator(IOptions<CrawlOptions> crawlOpti
         await foreach (var entry in entries.WithCancellation(cancellationToken))
         {
             count++;
-            if (entry.ReadingStopped)
+            if (entry.ReadingStopped is { } why)
             {
-                problems.AddUrl(pathOf(entry.Ordinal), entry.Text, string.Create(CultureInfo.InvariantCulture,
-                    $"is more than {entry.Length} characters long (at most {crawl.MaxUrlLength} are allowed); reading stopped there: is this a text file with one URL per line?"));
+                problems.AddUrl(pathOf(entry.Ordinal), entry.Text, why);
             }
             else if (entry.Length > crawl.MaxUrlLength)
             {

@@ -41,8 +41,10 @@ internal sealed class InlineUrlSource(IReadOnlyList<string> urls) : IUrlSource
 
 /// <summary>URLs in a text stream, one per line; blank lines and lines starting with '#' are skipped. The ordinal of an
 /// entry is its 1-based line number. Lines are read with a bounded buffer, so an absurdly long line costs no memory, and a
-/// line longer than <see cref="MaxScannedLineLength"/> ends the reading (a binary file, /dev/zero), so it costs no time either.</summary>
-internal sealed class TextUrlSource(Func<CancellationToken, Task<Stream>> open, int maxLineLength, string path = "urlListBlob") : IUrlSource
+/// line longer than <see cref="MaxScannedLineLength"/> ends the reading (a binary file, /dev/zero), so it costs no time either,
+/// as does a line beyond <paramref name="maxLines"/> (an endless stream of blank or comment lines).</summary>
+internal sealed class TextUrlSource(Func<CancellationToken, Task<Stream>> open, int maxLineLength, string path = "urlListBlob", int maxLines = int.MaxValue)
+    : IUrlSource
 {
     /// <summary>Characters of one line read before the list is taken for something else than a URL list.</summary>
     public const int MaxScannedLineLength = 1024 * 1024;
@@ -61,10 +63,18 @@ internal sealed class TextUrlSource(Func<CancellationToken, Task<Stream>> open, 
             var lineNumber = 0;
             while (await lines.ReadLineAsync(cancellationToken) is { } line)
             {
+                if (lineNumber == maxLines)
+                {
+                    yield return new UrlEntry(null, 0, lineNumber, string.Create(CultureInfo.InvariantCulture,
+                        $"is followed by more lines; reading stopped after {maxLines} lines."));
+                    yield break;
+                }
+
                 lineNumber++;
                 if (line.Unfinished)
                 {
-                    yield return new UrlEntry(line.Text, line.Length, lineNumber, ReadingStopped: true);
+                    yield return new UrlEntry(line.Text, line.Length, lineNumber, string.Create(CultureInfo.InvariantCulture,
+                        $"is more than {line.Length} characters long (at most {maxLineLength} are allowed); reading stopped there: is this a text file with one URL per line?"));
                     yield break;
                 }
 

@@ -160,6 +160,20 @@ public sealed class CrawlIntakeTests
     }
 
     [Fact]
+    public async Task SubmitAsync_HostUrlListOfEndlessCommentLines_StopsReadingAndReportsIt()
+    {
+        var (sut, host) = await CreateSutAsync(new Dictionary<string, string?> { ["Crawl:MaxUrls"] = "10", ["Crawl:MaxInlineUrls"] = "10" });
+        await using var _ = host;
+        var comments = string.Concat(Enumerable.Repeat("#\n", 5000));
+
+        var result = await sut.SubmitAsync(new CrawlJobRequest(), HostList(comments), CancellationToken.None);
+
+        var problem = Assert.Single(result.Problems);
+        Assert.Equal("urlsFile:1040", problem.Path);
+        Assert.Contains("reading stopped after 1040 lines", problem.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task SubmitAsync_MissingUrlListBlob_ReportsIt()
     {
         var (sut, host) = await CreateSutAsync();
