@@ -125,10 +125,9 @@ public sealed class CrawlHttpFunctions
         var terminating = !metadata.IsCompleted;
         if (terminating)
         {
-            await client.TerminateInstanceAsync(
-                id,
-                new TerminateInstanceOptions { Output = "Cancelled on request.", Recursive = true },
-                cancellationToken);
+            const string Reason = "Cancelled on request.";
+            await client.TerminateInstanceAsync(id, new TerminateInstanceOptions { Output = Reason, Recursive = true }, cancellationToken);
+            await client.TerminateShardsAsync(id, Reason, cancellationToken);
             _logger.CancelRequested(id, runtimeStatus);
         }
 
