@@ -88,6 +88,16 @@ public sealed class FunctionsMetadataTests
     }
 
     [Fact]
+    public void AppDependencies_NeverIncludeAspNetWebApiClient()
+    {
+        // Only the SDK's generated extension project (the host-side payload) may pull it in; the worker must not.
+        var deps = File.ReadAllText(Path.Combine(AppOutput(), "FetchFunctions.deps.json"));
+
+        Assert.Contains("Microsoft.Azure.Functions.Worker", deps, StringComparison.Ordinal);
+        Assert.DoesNotContain("Microsoft.AspNet.WebApi.Client", deps, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public void BuildOutput_HoldsTheExtensionPayloadAndHostJson()
     {
         Assert.True(Directory.Exists(Path.Combine(AppOutput(), ".azurefunctions")), "The Functions SDK's extension payload is missing.");
