@@ -1,3 +1,4 @@
+using FetchFunctions.Core.Storage;
 using Microsoft.Extensions.Configuration;
 
 namespace FetchFunctions;
@@ -7,6 +8,9 @@ internal static class IntakeQueue
 {
     /// <summary>Binding attributes need a constant; it equals Core's default <c>Storage:IntakeQueueName</c>.</summary>
     public const string Name = "crawl-intake";
+
+    /// <summary>The storage connection of the queue bindings: the host's own, which Core's clients use too.</summary>
+    public const string Connection = StorageClientRegistration.ConnectionName;
 
     /// <summary>Core (and the CLI's <c>enqueue</c>) use <c>Storage:IntakeQueueName</c>; a different value would
     /// leave messages where no trigger listens, so the app refuses to start.</summary>

@@ -1,3 +1,4 @@
+using FetchFunctions.Core.Jobs;
 using Microsoft.Extensions.Logging;
 
 namespace FetchFunctions;
@@ -5,8 +6,8 @@ namespace FetchFunctions;
 /// <summary>The app's log messages (source-generated). Job ids and counts only: no URLs, bodies or secrets.</summary>
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Crawl request body is not valid JSON")]
-    public static partial void MalformedBody(this ILogger logger, Exception exception);
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "Crawl request body refused: {Problem}")]
+    public static partial void UnreadableBody(this ILogger logger, CrawlRequestProblem problem);
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Crawl job {JobId} cancel requested (status {RuntimeStatus})")]
     public static partial void CancelRequested(this ILogger logger, string jobId, string runtimeStatus);

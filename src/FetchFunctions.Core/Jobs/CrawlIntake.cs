@@ -19,6 +19,9 @@ internal sealed partial class CrawlIntake(
     TimeProvider timeProvider,
     ILogger<CrawlIntake> logger) : ICrawlIntake
 {
+    public Task<CrawlRequestRead> ReadRequestAsync(Stream body, long? declaredLength, CancellationToken cancellationToken) =>
+        CrawlRequestReader.ReadAsync(body, declaredLength, crawlOptions.Value.MaxRequestBodyBytes, cancellationToken);
+
     /// <summary>Validates the job (reading a URL list blob once, line by line) and, when it is valid, reads the URLs
     /// once more to store them normalised and de-duplicated. Nothing is stored for an invalid job. A job id given
     /// again replaces the blobs stored under it.</summary>

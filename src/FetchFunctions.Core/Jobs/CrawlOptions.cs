@@ -33,6 +33,20 @@ internal sealed class CrawlOptions
     [Required]
     [StringLength(256, MinimumLength = 2)]
     public string UrlListPrefix { get; set; } = "_uploads/";
+    /// <summary>Largest request body <c>POST /api/crawls</c> reads; a bigger one is answered 413 without being read. Default
+    /// 24 MiB (25,165,824 bytes): room for <see cref="MaxInlineUrls"/> URLs of <see cref="MaxUrlLength"/> characters each,
+    /// quoted and comma-separated, plus <see cref="RequestBodyRoomForOptions"/>, which the validator requires at least.
+    /// At most 30,000,000, the default body limit of the worker's web server (Kestrel). Bigger lists go through a URL
+    /// list blob.</summary>
+    [Range(1024, 30_000_000)]
+    public int MaxRequestBodyBytes { get; set; } = 24 * 1024 * 1024;
+
+    /// <summary>Bytes a request body may hold beside its URLs (job id, options, headers, whitespace).</summary>
+    public const int RequestBodyRoomForOptions = 64 * 1024;
+
+    /// <summary>The smallest <see cref="MaxRequestBodyBytes"/> that fits a job of <see cref="MaxInlineUrls"/> URLs of
+    /// <see cref="MaxUrlLength"/> ASCII characters each (two quotes and a comma per URL) and its options.</summary>
+    internal long MinRequestBodyBytes => (long)MaxInlineUrls * (MaxUrlLength + 3) + RequestBodyRoomForOptions;
 
     /// <summary>Ports URLs may name (explicitly or by their scheme's default). Empty (the default) allows every port 1-65535:
     /// the SSRF guard, not the port, is what keeps fetches off internal services.</summary>

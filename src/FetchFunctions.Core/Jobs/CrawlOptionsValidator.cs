@@ -20,6 +20,13 @@ internal sealed class CrawlOptionsValidator(IOptions<FetchOptions> fetchOptions)
             failures.Add($"Crawl:MaxInlineUrls ({options.MaxInlineUrls}) must not exceed Crawl:MaxUrls ({options.MaxUrls}).");
         }
 
+        if (options.MaxRequestBodyBytes < options.MinRequestBodyBytes)
+        {
+            failures.Add($"Crawl:MaxRequestBodyBytes ({options.MaxRequestBodyBytes}) must be at least {options.MinRequestBodyBytes}: "
+                + $"Crawl:MaxInlineUrls ({options.MaxInlineUrls}) URLs of Crawl:MaxUrlLength ({options.MaxUrlLength}) characters, "
+                + $"quoted and comma-separated, plus {CrawlOptions.RequestBodyRoomForOptions} bytes for the job's options.");
+        }
+
         if (options.BatchSize > options.MaxBatchSize)
         {
             failures.Add($"Crawl:BatchSize ({options.BatchSize}) must not exceed Crawl:MaxBatchSize ({options.MaxBatchSize}).");

@@ -91,6 +91,10 @@ public sealed record SubmitResult(JobTicket? Ticket, IReadOnlyList<ValidationPro
 /// <summary>Intake: validation, claim-check storage and the intake queue. Used by the HTTP trigger and the CLI.</summary>
 public interface ICrawlIntake
 {
+    /// <summary>Reads a job from a request body of at most <c>Crawl:MaxRequestBodyBytes</c>: a <paramref name="declaredLength"/>
+    /// over the limit is refused without reading, an undeclared (chunked) body at the first byte past it.</summary>
+    Task<CrawlRequestRead> ReadRequestAsync(Stream body, long? declaredLength, CancellationToken cancellationToken);
+
     /// <summary>Validates the job and, when valid, stores it as <c>{jobId}/job.json</c>. Idempotent per job id.</summary>
     Task<SubmitResult> SubmitAsync(CrawlJobRequest request, CancellationToken cancellationToken);
 

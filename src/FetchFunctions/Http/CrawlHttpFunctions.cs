@@ -1,4 +1,3 @@
-using System.Text.Json;
 using FetchFunctions.Core.Jobs;
 using FetchFunctions.Core.Orchestration;
 using FetchFunctions.Core.Summary;
@@ -19,8 +18,6 @@ public sealed class CrawlHttpFunctions
     private const string CrawlsRoute = "crawls";
     private const string CrawlRoute = "crawls/{id}";
 
-    private static readonly JsonSerializerOptions RequestJson = new(JsonSerializerDefaults.Web);
-
     private readonly ICrawlIntake _intake;
     private readonly ILogger<CrawlHttpFunctions> _logger;
 
@@ -33,7 +30,7 @@ public sealed class CrawlHttpFunctions
     }
 
     /// <summary><c>POST /api/crawls</c>: 202 with the job id and status URL, the ticket on the intake queue; 400 with
-    /// every problem otherwise; 409 when the job id names a run that is active or completed (its stored job is not
+    /// every problem otherwise (or for a body that is empty or not JSON); 413 for a body over Crawl:MaxRequestBodyBytes; 409 when the job id names a run that is active or completed (its stored job is not
     /// replaced). A job id whose last run failed or was cancelled is stored again and runs again.</summary>
     [Function(nameof(SubmitCrawl))]
     public async Task<SubmitCrawlOutput> SubmitCrawl(
@@ -44,20 +41,13 @@ public sealed class CrawlHttpFunctions
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
 
-        CrawlJobRequest? job;
-        try
+        // Core reads at most Crawl:MaxRequestBodyBytes; a longer body is refused, a declared one without being read.
+        var read = await _intake.ReadRequestAsync(request.Body, request.ContentLength, cancellationToken);
+        if (read.Job is not { } job)
         {
-            job = await JsonSerializer.DeserializeAsync<CrawlJobRequest>(request.Body, RequestJson, cancellationToken);
-        }
-        catch (JsonException exception)
-        {
-            _logger.MalformedBody(exception);
-            return SubmitCrawlOutput.Rejected(ProblemResults.BadRequest("The request body is not valid JSON.", exception.Message));
-        }
-
-        if (job is null)
-        {
-            return SubmitCrawlOutput.Rejected(ProblemResults.BadRequest("The request body is empty.", "Send the crawl job as a JSON object."));
+            var problem = read.Problem ?? CrawlRequestProblem.Malformed;
+            _logger.UnreadableBody(problem);
+            return SubmitCrawlOutput.Rejected(ProblemResults.Unreadable(problem, read.Detail ?? string.Empty));
         }
 
         if (job.JobId is { } jobId
@@ -135,10 +125,9 @@ public sealed class CrawlHttpFunctions
         var terminating = !metadata.IsCompleted;
         if (terminating)
         {
-            await client.TerminateInstanceAsync(
-                id,
-                new TerminateInstanceOptions { Output = "Cancelled on request.", Recursive = true },
-                cancellationToken);
+            const string Reason = "Cancelled on request.";
+            await client.TerminateInstanceAsync(id, new TerminateInstanceOptions { Output = Reason, Recursive = true }, cancellationToken);
+            await client.TerminateShardsAsync(id, Reason, cancellationToken);
             _logger.CancelRequested(id, runtimeStatus);
         }
 

@@ -9,8 +9,13 @@ internal static class ProblemResults
 {
     private const string ProblemJson = "application/problem+json";
 
-    public static ObjectResult BadRequest(string title, string detail) =>
-        Create(StatusCodes.Status400BadRequest, title, detail, problems: null);
+    /// <summary>A body Core could not read as a job: 413 when it is too large, 400 when it is empty or not JSON.</summary>
+    public static ObjectResult Unreadable(CrawlRequestProblem problem, string detail) => problem switch
+    {
+        CrawlRequestProblem.TooLarge => Create(StatusCodes.Status413PayloadTooLarge, "The request body is too large.", detail, problems: null),
+        CrawlRequestProblem.Empty => Create(StatusCodes.Status400BadRequest, "The request body is empty.", detail, problems: null),
+        _ => Create(StatusCodes.Status400BadRequest, "The request body is not valid JSON.", detail, problems: null),
+    };
 
     /// <summary>Every problem Core found, each with its path, offending value and reason, in a <c>problems</c> extension.</summary>
     public static ObjectResult Invalid(IReadOnlyList<ValidationProblem> problems)

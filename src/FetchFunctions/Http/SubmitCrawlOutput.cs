@@ -7,7 +7,7 @@ namespace FetchFunctions.Http;
 /// the intake message (the worker writes no output binding whose value is null).</summary>
 public sealed class SubmitCrawlOutput
 {
-    [QueueOutput(IntakeQueue.Name)]
+    [QueueOutput(IntakeQueue.Name, Connection = IntakeQueue.Connection)]
     public string? IntakeMessage { get; init; }
 
     [HttpResult]

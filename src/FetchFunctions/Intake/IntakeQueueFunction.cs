@@ -24,7 +24,7 @@ public sealed class IntakeQueueFunction
 
     [Function(nameof(StartCrawl))]
     public async Task StartCrawl(
-        [QueueTrigger(IntakeQueue.Name)] string message,
+        [QueueTrigger(IntakeQueue.Name, Connection = IntakeQueue.Connection)] string message,
         [DurableClient] DurableTaskClient client,
         CancellationToken cancellationToken)
     {
@@ -42,7 +42,9 @@ public sealed class IntakeQueueFunction
         var existing = await client.GetInstanceAsync(ticket.JobId, cancellationToken);
         if (!JobRuns.StartsNewRun(DurableRuns.PriorRunOf(existing)))
         {
-            _logger.DuplicateIntake(ticket.JobId, DurableRuns.StatusName(existing!));
+            // A local, not an argument: the name is computed only here, where the line is always wanted (CA1873).
+            var status = DurableRuns.StatusName(existing!);
+            _logger.DuplicateIntake(ticket.JobId, status);
             return;
         }
 
@@ -65,7 +67,8 @@ public sealed class IntakeQueueFunction
                 throw;
             }
 
-            _logger.DuplicateIntake(ticket.JobId, DurableRuns.StatusName(raced!));
+            var racedStatus = DurableRuns.StatusName(raced!);
+            _logger.DuplicateIntake(ticket.JobId, racedStatus);
         }
     }
 }

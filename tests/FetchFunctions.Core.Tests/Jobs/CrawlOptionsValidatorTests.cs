@@ -51,6 +51,7 @@ public sealed class CrawlOptionsValidatorTests
     private static readonly Dictionary<string, Action<CrawlOptions, FetchOptions>> BrokenRules = new()
     {
         { "Crawl:MaxInlineUrls", (c, _) => { c.MaxUrls = 100; c.MaxInlineUrls = 101; } },
+        { "Crawl:MaxRequestBodyBytes", (c, _) => c.MaxRequestBodyBytes = (int)c.MinRequestBodyBytes - 1 },
         { "Crawl:BatchSize", (c, _) => c.BatchSize = c.MaxBatchSize + 1 },
         { "Crawl:MaxConcurrencyPerHost", (c, _) => c.MaxConcurrencyPerHost = c.MaxConcurrency + 1 },
         { "Crawl:MaxUrls", (c, _) => { c.BatchSize = 1; c.BatchesPerShard = 1; } },
