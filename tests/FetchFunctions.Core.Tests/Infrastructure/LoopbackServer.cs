@@ -53,6 +53,9 @@ internal sealed class LoopbackServer : IAsyncDisposable
     /// <summary>What /robots.txt answers; null (the default) answers 404.</summary>
     public RobotsAnswer? Robots { get; set; }
 
+    /// <summary>When set, /robots.txt answers only once the test releases this gate.</summary>
+    public SemaphoreSlim? RobotsGate { get; set; }
+
     /// <summary>Every request in arrival order: its path and when it arrived (server clock, since the server started).</summary>
     public IReadOnlyList<(string Path, TimeSpan At)> Requests =>
         [.. _requests.Select(r => (r.Path, Stopwatch.GetElapsedTime(_startedAt, r.Timestamp)))];
@@ -108,9 +111,15 @@ internal sealed class LoopbackServer : IAsyncDisposable
             await next(context);
         });
 
-        app.MapGet("/robots.txt", (HttpContext context) => Robots is { } robots
-            ? Results.Text(robots.Body, "text/plain", statusCode: robots.Status)
-            : Results.NotFound());
+        app.MapGet("/robots.txt", async (HttpContext context) =>
+        {
+            if (RobotsGate is { } gate)
+            {
+                await gate.WaitAsync(context.RequestAborted);
+            }
+
+            return Robots is { } robots ? Results.Text(robots.Body, "text/plain", statusCode: robots.Status) : Results.NotFound();
+        });
 
         // A small page under any path (for robots.txt rules).
         app.MapGet("/site/{**rest}", (string rest) => Results.Text($"page {rest}", "text/plain"));
