@@ -81,6 +81,7 @@ internal sealed class BatchFetcher(IFetchEngine engine, TimeProvider timeProvide
                         await slots.WaitAsync(linked.Token).ConfigureAwait(false);
                         try
                         {
+                            await gate.MarkStartAsync(origin.DelayAtLeast(limits.PerHostDelay), timeProvider, linked.Token).ConfigureAwait(false);
                             started = true;
                             startedAt = timeProvider.GetTimestamp();
                             var result = await engine.FetchAsync(new FetchRequest(uri, BlobNames.Body(jobId, uri), policy), linked.Token).ConfigureAwait(false);
@@ -154,7 +155,7 @@ internal sealed class BatchFetcher(IFetchEngine engine, TimeProvider timeProvide
 
             if (host.FetchedRobotsNow)
             {
-                await gate.WaitTurnAsync(host.DelayAtLeast(limits.PerHostDelay), timeProvider, cancellationToken).ConfigureAwait(false);
+                await gate.MarkStartAsync(host.DelayAtLeast(limits.PerHostDelay), timeProvider, cancellationToken).ConfigureAwait(false);
             }
 
             return host;
@@ -166,6 +167,8 @@ internal sealed class BatchFetcher(IFetchEngine engine, TimeProvider timeProvide
     {
         private readonly Lock _lock = new();
         private long _nextStart;
+        private long _lastStart;
+        private bool _hasStarted;
 
         public SemaphoreSlim Slots { get; } = new(maxConcurrency, maxConcurrency);
 
@@ -188,6 +191,32 @@ internal sealed class BatchFetcher(IFetchEngine engine, TimeProvider timeProvide
 
             if (wait > 0)
             {
+                await Task.Delay(TimeSpan.FromSeconds((double)wait / time.TimestampFrequency), time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>Marks a fetch's actual start, first waiting while the host's previous actual start is less than
+        /// <paramref name="delay"/> ago: a turn reserved on time can still start late (after waiting for a batch slot, or
+        /// on a busy machine), and the next turn, reserved from the planned time, must not then come too close.</summary>
+        public async Task MarkStartAsync(TimeSpan delay, TimeProvider time, CancellationToken cancellationToken)
+        {
+            while (true)
+            {
+                long wait;
+                lock (_lock)
+                {
+                    var now = time.GetTimestamp();
+                    var ticks = delay <= TimeSpan.Zero ? 0 : (long)(delay.TotalSeconds * time.TimestampFrequency);
+                    wait = _hasStarted ? _lastStart + ticks - now : 0;
+                    if (wait <= 0)
+                    {
+                        _hasStarted = true;
+                        _lastStart = now;
+                        _nextStart = Math.Max(_nextStart, now + ticks);
+                        return;
+                    }
+                }
+
                 await Task.Delay(TimeSpan.FromSeconds((double)wait / time.TimestampFrequency), time, cancellationToken).ConfigureAwait(false);
             }
         }

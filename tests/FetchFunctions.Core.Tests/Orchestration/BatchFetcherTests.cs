@@ -234,4 +234,28 @@ public sealed class BatchFetcherTests
         await fetch;
         Assert.Equal(2, engine.Started);
     }
+
+    [Fact]
+    public async Task FetchAsync_TurnStartedLateForABatchSlot_NextStartOfTheHostStillWaitsTheDelay()
+    {
+        var (sut, engine, time) = CreateSut();
+        string[] urls = ["https://h.example/first", "https://busy.example/0", "https://h.example/0", "https://h.example/1"];
+        engine.ReleaseAll(urls.Where(u => !u.Contains("busy", StringComparison.Ordinal)));
+
+        // One batch slot, held by the busy host while both later turns of h come and go: they start late, one right
+        // after the other, unless the second waits for the first's actual start.
+        var fetch = sut.FetchAsync("job", urls, Policy, Limits(max: 1, perHost: 2, delayMs: 1000), CancellationToken.None);
+        await Poll.UntilAsync(() => engine.Started == 2, "the first page of h and the busy host's fetch");
+        time.Advance(TimeSpan.FromSeconds(3));
+        engine.Release(urls[1]);
+        await Poll.UntilAsync(() =>
+        {
+            time.Advance(TimeSpan.FromMilliseconds(50));
+            return fetch.IsCompleted;
+        }, "the batch");
+
+        var late = engine.Starts.Where(s => s.Url.StartsWith("https://h.example/", StringComparison.Ordinal) && !s.Url.EndsWith("first", StringComparison.Ordinal))
+            .Select(s => s.At).Order().ToList();
+        Assert.True(late[1] - late[0] >= TimeSpan.FromSeconds(1), string.Join(", ", engine.Starts.Select(s => $"{s.Url} at {s.At.TimeOfDay}")));
+    }
 }
