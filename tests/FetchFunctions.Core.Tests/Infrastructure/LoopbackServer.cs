@@ -13,7 +13,7 @@ using Microsoft.Extensions.Logging;
 namespace FetchFunctions.Core.Tests.Infrastructure;
 
 /// <summary>What a <see cref="LoopbackServer"/> answers for /robots.txt.</summary>
-internal sealed record RobotsAnswer(int Status, string Body);
+internal sealed record RobotsAnswer(int Status, string Body, string? Location = null);
 
 /// <summary>A real Kestrel server on 127.0.0.1:0 with the misbehaviours the fetcher must survive. It counts every
 /// request per path and per key, so tests assert what the server saw rather than what the client believes.</summary>
@@ -116,6 +116,11 @@ internal sealed class LoopbackServer : IAsyncDisposable
             if (RobotsGate is { } gate)
             {
                 await gate.WaitAsync(context.RequestAborted);
+            }
+
+            if (Robots is { Location: { } location })
+            {
+                context.Response.Headers.Location = location;
             }
 
             return Robots is { } robots ? Results.Text(robots.Body, "text/plain", statusCode: robots.Status) : Results.NotFound();

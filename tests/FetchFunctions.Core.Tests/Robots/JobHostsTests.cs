@@ -83,4 +83,59 @@ public sealed class JobHostsTests
         Assert.Equal(1, server.Hits("/robots.txt"));
         Assert.Equal(["127.0.0.1"], batch.SlowedHosts());
     }
+
+    [Theory]
+    [InlineData(200, nameof(RobotsOutcome.Parsed), true)]
+    [InlineData(401, nameof(RobotsOutcome.Unavailable), false)]
+    [InlineData(403, nameof(RobotsOutcome.Unavailable), false)]
+    [InlineData(404, nameof(RobotsOutcome.Unavailable), false)]
+    [InlineData(410, nameof(RobotsOutcome.Unavailable), false)]
+    [InlineData(429, nameof(RobotsOutcome.Unreachable), true)]
+    [InlineData(500, nameof(RobotsOutcome.Unreachable), true)]
+    [InlineData(503, nameof(RobotsOutcome.Unreachable), true)]
+    public async Task GetAsync_RobotsStatus_ClassifiedAsRfc9309Says(int status, string outcome, bool pageDisallowed)
+    {
+        var (sut, host, server) = await CreateSutAsync();
+        await using var _ = host;
+        await using var __ = server;
+        server.Robots = new RobotsAnswer(status, "User-agent: *\nDisallow: /page\n");
+
+        var origin = await sut.Open("job-e", host.DefaultPolicy with { MaxRetries = 0 }, 4).GetAsync(Origin(server), CancellationToken.None);
+
+        Assert.Equal(outcome, origin.Record.Robots.ToString());
+        Assert.Equal(pageDisallowed, origin.DisallowReason(server.Url("/page")) is not null);
+    }
+
+    [Fact]
+    public async Task GetAsync_RobotsRedirectedToAnotherHost_ObeysTheTargetsRulesForTheFirstOrigin()
+    {
+        var (sut, host, server) = await CreateSutAsync();
+        await using var _ = host;
+        await using var __ = server;
+        await using var target = await LoopbackServer.StartAsync();
+        target.Robots = new RobotsAnswer(200, "User-agent: *\nDisallow: /moved\n");
+        server.Robots = new RobotsAnswer(301, "", target.Url("/robots.txt").AbsoluteUri);
+
+        var origin = await sut.Open("job-f", host.DefaultPolicy, 4).GetAsync(Origin(server), CancellationToken.None);
+
+        Assert.Equal((1, 1), (server.Hits("/robots.txt"), target.Hits("/robots.txt")));
+        Assert.Equal(Origin(server), origin.Origin);
+        Assert.NotNull(origin.DisallowReason(server.Url("/moved/a")));
+    }
+
+    [Fact]
+    public async Task GetAsync_RobotsBiggerThan500KiB_ParsesTheFirst500KiB()
+    {
+        var (sut, host, server) = await CreateSutAsync();
+        await using var _ = host;
+        await using var __ = server;
+        var head = "User-agent: *\nDisallow: /early\n";
+        server.Robots = new RobotsAnswer(200, head + new string('#', RobotsParser.MaxBytes) + "\nDisallow: /late\n");
+
+        var origin = await sut.Open("job-g", host.DefaultPolicy with { MaxBodyBytes = 1000 }, 4).GetAsync(Origin(server), CancellationToken.None);
+
+        Assert.Equal(RobotsOutcome.Parsed, origin.Record.Robots);
+        Assert.NotNull(origin.DisallowReason(server.Url("/early")));
+        Assert.Null(origin.DisallowReason(server.Url("/late")));
+    }
 }
