@@ -183,4 +183,22 @@ public sealed class RobotsJobTests
         Assert.Equal(1, backoff.Concurrency);
         Assert.True(backoff.Delay > TimeSpan.Zero);
     }
+
+    [Fact]
+    public async Task RunAsync_BatchesOfOneHostAtOnce_NoneRequestsADisallowedPath()
+    {
+        await using var server = await LoopbackServer.StartAsync();
+        server.Robots = new RobotsAnswer(200, "User-agent: *\nDisallow: /site/private/\n");
+        await using var host = await CreateSutAsync();
+        var closed = Pages(server, "private", 8);
+
+        // Eight batches in flight together may each find no host blob yet: each may read robots.txt, all obey it.
+        var (summary, results) = await RunAsync(host, [.. Pages(server, "public", 8), .. closed], new CrawlJobOptions { BatchSize = 2, MaxBatchesInFlight = 8 });
+
+        Assert.Equal(8, summary.Batches);
+        Assert.InRange(server.Hits("/robots.txt"), 1, 8);
+        Assert.DoesNotContain(server.Requests, r => r.Path.StartsWith("/site/private/", StringComparison.Ordinal));
+        Assert.Equal(8, summary.ErrorKinds[nameof(FetchErrorKind.DisallowedByRobots)]);
+        Assert.Equal(8, summary.Succeeded);
+    }
 }
