@@ -31,6 +31,7 @@ internal sealed class BatchFetcher(IFetchEngine engine, TimeProvider timeProvide
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         using var slots = new SemaphoreSlim(limits.MaxConcurrency, limits.MaxConcurrency);
         var gates = new Dictionary<string, HostGate>(StringComparer.Ordinal);
+        // Without a directory (no job store): no robots.txt, and the back-off capped at Crawl:MaxCrawlDelay's default.
         var politeness = new Politeness(hosts ?? new TransientHostDirectory(limits.MaxConcurrencyPerHost, TimeSpan.FromSeconds(10)), slots, limits, timeProvider);
         try
         {
