@@ -61,9 +61,17 @@ internal static class SummaryPrinter
         {
             var hosts = new Table().AddColumn("Host").AddColumn(new TableColumn("URLs").RightAligned())
                 .AddColumn(new TableColumn("Succeeded").RightAligned()).AddColumn(new TableColumn("Failed").RightAligned());
+            // The back-off's columns only when some host answered 429/503 or was slowed down.
+            var backoff = summary.Hosts.Any(h => h.Throttled > 0 || h.Slowed);
+            if (backoff)
+            {
+                hosts.AddColumn(new TableColumn("429/503").RightAligned()).AddColumn("Slowed");
+            }
+
             foreach (var host in summary.Hosts.Take(HostsShown))
             {
-                hosts.AddRow(Markup.Escape(host.Host), N(host.Urls), N(host.Succeeded), N(host.Failed));
+                string[] cells = [Markup.Escape(host.Host), N(host.Urls), N(host.Succeeded), N(host.Failed)];
+                hosts.AddRow(backoff ? [.. cells, N(host.Throttled), host.Slowed ? "yes" : "no"] : cells);
             }
 
             console.Write(hosts);

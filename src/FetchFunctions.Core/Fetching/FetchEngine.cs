@@ -38,6 +38,7 @@ internal sealed partial class FetchEngine(
         }
 
         var policy = request.Policy;
+        var bodySink = request.Sink ?? sink;
         // One source joins the caller's token and the fetch deadline: on the system clock the deadline is the linked
         // source's own timer; another clock (tests) gets a timer source of its own, linked in.
         using var deadline = timeProvider == TimeProvider.System ? null : new CancellationTokenSource(policy.FetchDeadline, timeProvider);
@@ -73,7 +74,7 @@ internal sealed partial class FetchEngine(
 
                 if (response.Content.Headers.ContentLength > policy.MaxBodyBytes)
                 {
-                    await sink.DeleteAsync(request.BlobName, cancellationToken).ConfigureAwait(false);
+                    await bodySink.DeleteAsync(request.BlobName, cancellationToken).ConfigureAwait(false);
                     return Finish(state, FetchErrorKind.TooLarge, $"Content-Length {response.Content.Headers.ContentLength} exceeds the limit of {policy.MaxBodyBytes} bytes.");
                 }
 
@@ -85,9 +86,9 @@ internal sealed partial class FetchEngine(
                 {
                     var stream = await response.Content.ReadAsStreamAsync(linked.Token).ConfigureAwait(false);
                     body = new BodyMeterStream(stream, policy.MaxBodyBytes, policy.BodyIdleTimeout, timeProvider);
-                    await sink.StoreAsync(CreateWrite(state, response, timeProvider.GetUtcNow()), body, linked.Token).ConfigureAwait(false);
+                    await bodySink.StoreAsync(CreateWrite(state, response, timeProvider.GetUtcNow()), body, linked.Token).ConfigureAwait(false);
                     state.Bytes = body.BytesRead;
-                    state.Sha256 = body.GetSha256();
+                    state.Sha256 = body.Completed ? body.GetSha256() : null;
                     state.BlobName = request.BlobName;
                     return Finish(state, isSuccess ? null : FetchErrorKind.HttpStatus, httpError);
                 }
@@ -98,7 +99,7 @@ internal sealed partial class FetchEngine(
                 catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
                 {
                     // The body phase failed: an older body under this name would now contradict the result.
-                    await sink.DeleteAsync(request.BlobName, cancellationToken).ConfigureAwait(false);
+                    await bodySink.DeleteAsync(request.BlobName, cancellationToken).ConfigureAwait(false);
                     throw;
                 }
                 finally

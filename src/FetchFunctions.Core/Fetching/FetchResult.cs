@@ -17,6 +17,10 @@ public enum FetchErrorKind
     CircuitOpen,
     Storage,
 
+    /// <summary>Not requested: the origin's robots.txt disallows the URL for our user agent, or robots.txt was
+    /// unreachable (5xx, 429 or no answer), which disallows the whole origin for the job (RFC 9309 2.3.1.4).</summary>
+    DisallowedByRobots,
+
     /// <summary>For hosts that record a URL their caller cancelled; the engine itself throws
     /// <see cref="OperationCanceledException"/> instead of returning this.</summary>
     Cancelled,

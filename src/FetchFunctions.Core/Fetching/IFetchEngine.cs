@@ -1,3 +1,5 @@
+using FetchFunctions.Core.Storage;
+
 namespace FetchFunctions.Core.Fetching;
 
 /// <summary>Fetches one URL and streams its body into a blob.</summary>
@@ -8,5 +10,6 @@ internal interface IFetchEngine
     Task<FetchResult> FetchAsync(FetchRequest request, CancellationToken cancellationToken);
 }
 
-/// <summary>One URL to fetch, where its body goes, and the effective per-request policy.</summary>
-internal sealed record FetchRequest(Uri Url, string BlobName, FetchPolicy Policy);
+/// <summary>One URL to fetch, where its body goes, and the effective per-request policy. <see cref="Sink"/> replaces the
+/// engine's blob sink for this request (robots.txt is read into memory); a sink may stop reading before the body's end.</summary>
+internal sealed record FetchRequest(Uri Url, string BlobName, FetchPolicy Policy, IBodySink? Sink = null);

@@ -1,4 +1,5 @@
 using FetchFunctions.Core.Orchestration;
+using FetchFunctions.Core.Robots;
 using FetchFunctions.Core.Storage;
 using FetchFunctions.Core.Summary;
 using Microsoft.Extensions.Configuration;
@@ -26,6 +27,7 @@ internal static class CrawlJobsServiceCollectionExtensions
         services.TryAddSingleton<ICrawlIntake, CrawlIntake>();
         services.TryAddSingleton<CrawlPlanner>();
         services.TryAddSingleton<BatchFetcher>();
+        services.TryAddSingleton<JobHosts>();
         services.TryAddSingleton<SummaryWriter>();
         services.TryAddSingleton<ICrawlActivities, CrawlActivities>();
         services.TryAddSingleton<ICrawlRunner, InProcessCrawlRunner>();

@@ -80,6 +80,15 @@ internal sealed class CrawlOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan PerHostDelay { get; set; } = TimeSpan.Zero;
 
+    /// <summary>Whether robots.txt (RFC 9309) is read and obeyed: once per origin per job, kept with the job. Default true;
+    /// only the operator may turn it off, a job may not.</summary>
+    public bool RespectRobotsTxt { get; set; } = true;
+
+    /// <summary>The most a site's robots.txt <c>Crawl-delay</c>, or the back-off after repeated 429/503 answers, may raise
+    /// the least time between two request starts of one host. Default 10 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan MaxCrawlDelay { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Batches per shard. A job with more batches runs them as shards, each its own sub-orchestration, so that no
     /// orchestration schedules more than <see cref="MaxCallsPerOrchestration"/> calls. Default 500 (which also keeps each
     /// history small).</summary>

@@ -61,6 +61,12 @@ internal sealed class CrawlOptionsValidator(IOptions<FetchOptions> fetchOptions)
                 + "or no fetch could finish within a batch.");
         }
 
+        if (options.MaxCrawlDelay >= options.BatchDeadline)
+        {
+            failures.Add($"Crawl:MaxCrawlDelay ({options.MaxCrawlDelay}) must be less than Crawl:BatchDeadline ({options.BatchDeadline}), "
+                + "or a slowed host could fetch at most one URL per batch.");
+        }
+
         if (options.BatchDeadline + CrawlOptions.ResultWriteMargin > options.FunctionTimeout)
         {
             failures.Add($"Crawl:BatchDeadline ({options.BatchDeadline}) must be at least {CrawlOptions.ResultWriteMargin.TotalSeconds:0} s "

@@ -1,5 +1,6 @@
 using FetchFunctions.Core.Fetching;
 using FetchFunctions.Core.Jobs;
+using FetchFunctions.Core.Robots;
 using FetchFunctions.Core.Storage;
 
 namespace FetchFunctions.Core.Orchestration;
@@ -11,11 +12,17 @@ internal sealed record BatchLimits(int MaxConcurrency, int MaxConcurrencyPerHost
 /// <summary>Fetches the URLs of one batch through the engine: at most <see cref="BatchLimits.MaxConcurrency"/> in
 /// flight, at most <see cref="BatchLimits.MaxConcurrencyPerHost"/> per host, starts of one host at least
 /// <see cref="BatchLimits.PerHostDelay"/> apart, and nothing past <see cref="BatchLimits.Deadline"/>. Every URL gets
-/// exactly one result, in the order given.</summary>
+/// exactly one result, in the order given. Each origin's <see cref="HostPoliteness"/> (robots.txt, Crawl-delay,
+/// back-off on 429/503) comes from the host directory when the URL's turn comes: a disallowed URL is never requested.</summary>
 internal sealed class BatchFetcher(IFetchEngine engine, TimeProvider timeProvider)
 {
+    public Task<UrlResult[]> FetchAsync(string jobId, IReadOnlyList<string> urls, FetchPolicy policy, BatchLimits limits,
+        CancellationToken cancellationToken) => FetchAsync(jobId, urls, policy, limits, null, cancellationToken);
+
+    /// <summary>Fetches under <paramref name="hosts"/>' robots.txt rules and back-off state; without it, no robots.txt
+    /// and a back-off that lasts this batch only.</summary>
     public async Task<UrlResult[]> FetchAsync(string jobId, IReadOnlyList<string> urls, FetchPolicy policy, BatchLimits limits,
-        CancellationToken cancellationToken)
+        IHostDirectory? hosts, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(urls);
         ArgumentNullException.ThrowIfNull(policy);
@@ -24,6 +31,8 @@ internal sealed class BatchFetcher(IFetchEngine engine, TimeProvider timeProvide
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         using var slots = new SemaphoreSlim(limits.MaxConcurrency, limits.MaxConcurrency);
         var gates = new Dictionary<string, HostGate>(StringComparer.Ordinal);
+        // Without a directory (no job store): no robots.txt, and the back-off capped at Crawl:MaxCrawlDelay's default.
+        var politeness = new Politeness(hosts ?? new TransientHostDirectory(limits.MaxConcurrencyPerHost, TimeSpan.FromSeconds(10)), slots, limits, timeProvider);
         try
         {
             var fetches = new Task<UrlResult>[urls.Count];
@@ -55,28 +64,44 @@ internal sealed class BatchFetcher(IFetchEngine engine, TimeProvider timeProvide
             var startedAt = timeProvider.GetTimestamp();
             try
             {
-                // The host's slot first: URLs of a busy host wait without holding one of the batch's slots.
-                await gate.Slots.WaitAsync(linked.Token).ConfigureAwait(false);
+                var uri = new Uri(url, UriKind.Absolute);
+                var origin = await politeness.ForAsync(url, gate, linked.Token).ConfigureAwait(false);
+                if (origin.DisallowReason(uri) is { } disallowed)
+                {
+                    return UrlResult.Failure(url, host, FetchErrorKind.DisallowedByRobots, disallowed, false, TimeSpan.Zero);
+                }
+
+                await origin.Throttle.EnterAsync(linked.Token).ConfigureAwait(false);
                 try
                 {
-                    await gate.WaitTurnAsync(limits.PerHostDelay, timeProvider, linked.Token).ConfigureAwait(false);
-                    await slots.WaitAsync(linked.Token).ConfigureAwait(false);
+                    // The host's slot first: URLs of a busy host wait without holding one of the batch's slots.
+                    await gate.Slots.WaitAsync(linked.Token).ConfigureAwait(false);
                     try
                     {
-                        started = true;
-                        startedAt = timeProvider.GetTimestamp();
-                        var uri = new Uri(url, UriKind.Absolute);
-                        var result = await engine.FetchAsync(new FetchRequest(uri, BlobNames.Body(jobId, uri), policy), linked.Token).ConfigureAwait(false);
-                        return UrlResult.From(result, host);
+                        await gate.WaitTurnAsync(origin.DelayAtLeast(limits.PerHostDelay), timeProvider, linked.Token).ConfigureAwait(false);
+                        await slots.WaitAsync(linked.Token).ConfigureAwait(false);
+                        try
+                        {
+                            await gate.MarkStartAsync(origin.DelayAtLeast(limits.PerHostDelay), timeProvider, linked.Token).ConfigureAwait(false);
+                            started = true;
+                            startedAt = timeProvider.GetTimestamp();
+                            var result = await engine.FetchAsync(new FetchRequest(uri, BlobNames.Body(jobId, uri), policy), linked.Token).ConfigureAwait(false);
+                            origin.Throttle.Record(result.StatusCode);
+                            return UrlResult.From(result, host);
+                        }
+                        finally
+                        {
+                            slots.Release();
+                        }
                     }
                     finally
                     {
-                        slots.Release();
+                        gate.Slots.Release();
                     }
                 }
                 finally
                 {
-                    gate.Slots.Release();
+                    origin.Throttle.Exit();
                 }
             }
             catch (OperationCanceledException) when (DeadlinePassed())
@@ -94,11 +119,57 @@ internal sealed class BatchFetcher(IFetchEngine engine, TimeProvider timeProvide
             started, started ? timeProvider.GetElapsedTime(startedAt) : TimeSpan.Zero);
     }
 
+    /// <summary>Finds each origin's politeness once per batch. robots.txt, when the directory fetches it, takes one of the
+    /// batch's slots, and counts as a start of its host for the host's delay.</summary>
+    private sealed class Politeness(IHostDirectory hosts, SemaphoreSlim slots, BatchLimits limits, TimeProvider timeProvider)
+    {
+        private readonly Dictionary<string, Task<HostPoliteness>> _byOrigin = new(StringComparer.Ordinal);
+        private readonly Lock _lock = new();
+
+        public Task<HostPoliteness> ForAsync(string url, HostGate gate, CancellationToken cancellationToken)
+        {
+            var origin = HostPoliteness.OriginOf(url);
+            lock (_lock)
+            {
+                if (!_byOrigin.TryGetValue(origin, out var found))
+                {
+                    found = OpenAsync(origin, gate, cancellationToken);
+                    _byOrigin.Add(origin, found);
+                }
+
+                return found;
+            }
+        }
+
+        private async Task<HostPoliteness> OpenAsync(string origin, HostGate gate, CancellationToken cancellationToken)
+        {
+            HostPoliteness host;
+            await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                host = await hosts.GetAsync(origin, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                slots.Release();
+            }
+
+            if (host.FetchedRobotsNow)
+            {
+                await gate.MarkStartAsync(host.DelayAtLeast(limits.PerHostDelay), timeProvider, cancellationToken).ConfigureAwait(false);
+            }
+
+            return host;
+        }
+    }
+
     /// <summary>Per-host limits: a semaphore for concurrency and the earliest time the next fetch may start.</summary>
     private sealed class HostGate(int maxConcurrency) : IDisposable
     {
         private readonly Lock _lock = new();
         private long _nextStart;
+        private long _lastStart;
+        private bool _hasStarted;
 
         public SemaphoreSlim Slots { get; } = new(maxConcurrency, maxConcurrency);
 
@@ -121,6 +192,32 @@ internal sealed class BatchFetcher(IFetchEngine engine, TimeProvider timeProvide
 
             if (wait > 0)
             {
+                await Task.Delay(TimeSpan.FromSeconds((double)wait / time.TimestampFrequency), time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>Marks a fetch's actual start, first waiting while the host's previous actual start is less than
+        /// <paramref name="delay"/> ago: a turn reserved on time can still start late (after waiting for a batch slot, or
+        /// on a busy machine), and the next turn, reserved from the planned time, must not then come too close.</summary>
+        public async Task MarkStartAsync(TimeSpan delay, TimeProvider time, CancellationToken cancellationToken)
+        {
+            while (true)
+            {
+                long wait;
+                lock (_lock)
+                {
+                    var now = time.GetTimestamp();
+                    var ticks = delay <= TimeSpan.Zero ? 0 : (long)(delay.TotalSeconds * time.TimestampFrequency);
+                    wait = _hasStarted ? _lastStart + ticks - now : 0;
+                    if (wait <= 0)
+                    {
+                        _hasStarted = true;
+                        _lastStart = now;
+                        _nextStart = Math.Max(_nextStart, now + ticks);
+                        return;
+                    }
+                }
+
                 await Task.Delay(TimeSpan.FromSeconds((double)wait / time.TimestampFrequency), time, cancellationToken).ConfigureAwait(false);
             }
         }

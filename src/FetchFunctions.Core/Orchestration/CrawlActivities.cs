@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using FetchFunctions.Core.Fetching;
 using FetchFunctions.Core.Jobs;
+using FetchFunctions.Core.Robots;
 using FetchFunctions.Core.Security;
 using FetchFunctions.Core.Storage;
 using FetchFunctions.Core.Summary;
@@ -20,7 +21,8 @@ internal sealed partial class CrawlActivities(
     IOptions<FetchOptions> fetchOptions,
     IOptions<CrawlOptions> crawlOptions,
     TimeProvider timeProvider,
-    ILogger<CrawlActivities> logger) : ICrawlActivities
+    ILogger<CrawlActivities> logger,
+    JobHosts jobHosts) : ICrawlActivities
 {
     public Task<CrawlPlan> PlanAsync(JobTicket ticket, CancellationToken cancellationToken) => planner.PlanAsync(ticket, cancellationToken);
 
@@ -39,11 +41,14 @@ internal sealed partial class CrawlActivities(
             Math.Min(settings.MaxConcurrencyPerHost, crawl.MaxConcurrencyPerHost),
             settings.PerHostDelay > crawl.PerHostDelay ? settings.PerHostDelay : crawl.PerHostDelay,
             TimeSpan.FromTicks(Math.Max(0, (crawl.BatchDeadline - timeProvider.GetElapsedTime(startedAt)).Ticks)));
-        var results = await fetcher.FetchAsync(batch.JobId, manifest.Urls, PolicyFor(settings, fetchOptions.Value), limits, cancellationToken)
-            .ConfigureAwait(false);
+        // robots.txt and back-off state per origin, kept with the job: every batch and retry obeys the same rules.
+        var policy = PolicyFor(settings, fetchOptions.Value);
+        var hosts = jobHosts.Open(batch.JobId, policy, limits.MaxConcurrencyPerHost);
+        var results = await fetcher.FetchAsync(batch.JobId, manifest.Urls, policy, limits, hosts, cancellationToken).ConfigureAwait(false);
         await store.UploadAsync(BlobNames.BatchResults(batch.JobId, batch.BatchIndex), Ndjson(results), JobStore.NdjsonContentType, cancellationToken)
             .ConfigureAwait(false);
-        var stats = BatchStatsBuilder.From(results);
+        await hosts.SaveAsync(cancellationToken).ConfigureAwait(false);
+        var stats = BatchStatsBuilder.From(results, hosts.SlowedHosts());
         var elapsed = timeProvider.GetElapsedTime(startedAt);
         LogBatchDone(logger, batch.JobId, batch.BatchIndex, stats.Urls, stats.Failed, elapsed.TotalMilliseconds);
         return stats;

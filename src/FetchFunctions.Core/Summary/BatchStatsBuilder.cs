@@ -5,7 +5,9 @@ namespace FetchFunctions.Core.Summary;
 /// <summary>Turns the per-URL results of one batch into its mergeable statistics.</summary>
 internal static class BatchStatsBuilder
 {
-    public static BatchStats From(IReadOnlyCollection<UrlResult> results)
+    /// <param name="results">The batch's results.</param>
+    /// <param name="slowedHosts">Hosts the back-off slowed in this batch (see <c>Robots.HostThrottle</c>).</param>
+    public static BatchStats From(IReadOnlyCollection<UrlResult> results, IReadOnlySet<string>? slowedHosts = null)
     {
         ArgumentNullException.ThrowIfNull(results);
         var statuses = new Dictionary<int, long>();
@@ -28,7 +30,8 @@ internal static class BatchStatsBuilder
                 errors[name] = errors.GetValueOrDefault(name) + 1;
             }
 
-            var one = new HostStats(result.Host, 1, result.Succeeded ? 1 : 0, result.Succeeded ? 0 : 1, result.Bytes);
+            var one = new HostStats(result.Host, 1, result.Succeeded ? 1 : 0, result.Succeeded ? 0 : 1, result.Bytes,
+                result.Status is 429 or 503 ? 1 : 0, slowedHosts?.Contains(result.Host) == true);
             hosts[result.Host] = hosts.TryGetValue(result.Host, out var seen) ? seen.Add(one) : one;
         }
 

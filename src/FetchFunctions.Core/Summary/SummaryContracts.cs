@@ -74,14 +74,19 @@ public sealed record BatchStats
     }
 }
 
-/// <summary>Counts of one host (or, as <see cref="BatchStats.OtherHosts"/>, of several).</summary>
-public sealed record HostStats(string Host, long Urls, long Succeeded, long Failed, long Bytes)
+/// <summary>Counts of one host (or, as <see cref="BatchStats.OtherHosts"/>, of several). <see cref="Throttled"/> counts
+/// URLs whose final answer was 429 or 503; <see cref="Slowed"/> says whether the back-off slowed the host in any batch.</summary>
+public sealed record HostStats(string Host, long Urls, long Succeeded, long Failed, long Bytes, long Throttled = 0, bool Slowed = false)
 {
     /// <summary>The name of the row that sums up hosts beyond the cap.</summary>
     public const string OtherHostsName = "(other hosts)";
 
     internal HostStats Add(HostStats other) =>
-        this with { Urls = Urls + other.Urls, Succeeded = Succeeded + other.Succeeded, Failed = Failed + other.Failed, Bytes = Bytes + other.Bytes };
+        this with
+        {
+            Urls = Urls + other.Urls, Succeeded = Succeeded + other.Succeeded, Failed = Failed + other.Failed, Bytes = Bytes + other.Bytes,
+            Throttled = Throttled + other.Throttled, Slowed = Slowed || other.Slowed,
+        };
 
     /// <summary>Most URLs first, then by name: a total order, so merging is deterministic.</summary>
     internal static IOrderedEnumerable<HostStats> Ranked(IEnumerable<HostStats> hosts) =>

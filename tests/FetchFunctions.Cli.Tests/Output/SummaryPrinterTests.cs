@@ -47,4 +47,36 @@ public sealed class SummaryPrinterTests
         Assert.Contains("overlapping", text.ToString(), StringComparison.Ordinal);
         Assert.Contains("error: TooLarge", text.ToString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Print_ThrottledHost_ShowsItsBackoffColumns()
+    {
+        var output = PrintHosts(new HostStats("slow.example", 10, 4, 6, 100, 6, true), new HostStats("fine.example", 3, 3, 0, 30));
+
+        Assert.Contains("429/503", output, StringComparison.Ordinal);
+        Assert.Matches(@"slow\.example\s*│\s*10\s*│\s*4\s*│\s*6\s*│\s*6\s*│\s*yes", output);
+        Assert.Matches(@"fine\.example\s*│\s*3\s*│\s*3\s*│\s*0\s*│\s*0\s*│\s*no", output);
+        Assert.Contains("error: DisallowedByRobots", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Print_NoHostThrottled_LeavesTheColumnsOut()
+    {
+        var output = PrintHosts(new HostStats("fine.example", 3, 3, 0, 30));
+
+        Assert.DoesNotContain("429/503", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Slowed", output, StringComparison.Ordinal);
+    }
+
+    private static string PrintHosts(params HostStats[] hosts)
+    {
+        var (console, text) = CreateSut();
+        SummaryPrinter.Print(console, new CrawlSummary
+        {
+            JobId = "job", SummaryBlobName = "job/summary.json", Total = 2, Hosts = hosts,
+            Outcomes = new Dictionary<string, long> { ["DisallowedByRobots"] = 2 },
+            ErrorKinds = new Dictionary<string, long> { ["DisallowedByRobots"] = 2 },
+        });
+        return text.ToString();
+    }
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Globalization;
 using System.IO.Compression;
 using Microsoft.AspNetCore.Builder;
@@ -11,6 +12,9 @@ using Microsoft.Extensions.Logging;
 
 namespace FetchFunctions.Core.Tests.Infrastructure;
 
+/// <summary>What a <see cref="LoopbackServer"/> answers for /robots.txt.</summary>
+internal sealed record RobotsAnswer(int Status, string Body, string? Location = null);
+
 /// <summary>A real Kestrel server on 127.0.0.1:0 with the misbehaviours the fetcher must survive. It counts every
 /// request per path and per key, so tests assert what the server saw rather than what the client believes.</summary>
 internal sealed class LoopbackServer : IAsyncDisposable
@@ -22,6 +26,9 @@ internal sealed class LoopbackServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, int> _attemptsByKey = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ConcurrentQueue<DateTimeOffset>> _arrivalsByKey = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _counters = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<(string Path, long Timestamp)> _requests = new();
+    private readonly ConcurrentDictionary<string, HeldRequests> _held = new(StringComparer.Ordinal);
+    private readonly long _startedAt = Stopwatch.GetTimestamp();
 
     private LoopbackServer(WebApplication app) => _app = app;
 
@@ -42,6 +49,29 @@ internal sealed class LoopbackServer : IAsyncDisposable
 
     /// <summary>A named counter of the crawl endpoints ("{run}:{kind}:requests", "{run}:{kind}:bytes", …).</summary>
     public long Counter(string name) => _counters.TryGetValue(name, out var value) ? value : 0;
+
+    /// <summary>What /robots.txt answers; null (the default) answers 404.</summary>
+    public RobotsAnswer? Robots { get; set; }
+
+    /// <summary>When set, /robots.txt answers only once the test releases this gate.</summary>
+    public SemaphoreSlim? RobotsGate { get; set; }
+
+    /// <summary>Every request in arrival order: its path and when it arrived (server clock, since the server started).</summary>
+    public IReadOnlyList<(string Path, TimeSpan At)> Requests =>
+        [.. _requests.Select(r => (r.Path, Stopwatch.GetElapsedTime(_startedAt, r.Timestamp)))];
+
+    /// <summary>For each request to /hold/{key}/…, in arrival order: how many of the key's requests were in flight when it
+    /// arrived, itself included.</summary>
+    public IReadOnlyList<int> InFlightAtArrival(string key) => _held.TryGetValue(key, out var held) ? held.AtArrival : [];
+
+    /// <summary>Requests to /hold/{key}/… in flight now (arrived, not answered).</summary>
+    public int InFlight(string key) => _held.TryGetValue(key, out var held) ? held.InFlight : 0;
+
+    /// <summary>Requests to /hold/{key}/… answered so far.</summary>
+    public int Answered(string key) => _held.TryGetValue(key, out var held) ? held.Answered : 0;
+
+    /// <summary>Lets one held request of the key answer (503).</summary>
+    public void ReleaseOne(string key) => Held(key).Gate.Release();
 
     public IReadOnlyList<DateTimeOffset> Arrivals(string key) =>
         _arrivalsByKey.TryGetValue(key, out var arrivals) ? [.. arrivals] : [];
@@ -67,6 +97,8 @@ internal sealed class LoopbackServer : IAsyncDisposable
         return _attemptsByKey.AddOrUpdate(key, 1, (_, n) => n + 1);
     }
 
+    private HeldRequests Held(string key) => _held.GetOrAdd(key, _ => new HeldRequests());
+
     private void Count(string name, long amount = 1) => _counters.AddOrUpdate(name, amount, (_, n) => n + amount);
 
     private void MapEndpoints()
@@ -75,7 +107,42 @@ internal sealed class LoopbackServer : IAsyncDisposable
         app.Use(async (context, next) =>
         {
             _hitsByPath.AddOrUpdate(context.Request.Path.Value ?? "/", 1, (_, n) => n + 1);
+            _requests.Enqueue((context.Request.Path.Value ?? "/", Stopwatch.GetTimestamp()));
             await next(context);
+        });
+
+        app.MapGet("/robots.txt", async (HttpContext context) =>
+        {
+            if (RobotsGate is { } gate)
+            {
+                await gate.WaitAsync(context.RequestAborted);
+            }
+
+            if (Robots is { Location: { } location })
+            {
+                context.Response.Headers.Location = location;
+            }
+
+            return Robots is { } robots ? Results.Text(robots.Body, "text/plain", statusCode: robots.Status) : Results.NotFound();
+        });
+
+        // A small page under any path (for robots.txt rules).
+        app.MapGet("/site/{**rest}", (string rest) => Results.Text($"page {rest}", "text/plain"));
+
+        // Holds each request until the test releases one, then answers 503; records the key's requests in flight.
+        app.MapGet("/hold/{key}/{id:int}", async (HttpContext context, string key, int id) =>
+        {
+            var held = Held(key);
+            held.Arrive();
+            try
+            {
+                await held.Gate.WaitAsync(context.RequestAborted);
+                return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+            }
+            finally
+            {
+                held.Leave();
+            }
         });
 
         // Fixed-size body with Content-Length.
@@ -267,6 +334,67 @@ internal sealed class LoopbackServer : IAsyncDisposable
             context.Response.ContentLength = declared;
             await context.Response.Body.WriteAsync(new byte[actual], context.RequestAborted);
         });
+    }
+
+    /// <summary>Requests of one /hold key: a gate the test opens one request at a time, and the in-flight count.</summary>
+    private sealed class HeldRequests
+    {
+        private readonly Lock _lock = new();
+        private readonly List<int> _atArrival = [];
+        private int _inFlight;
+        private int _answered;
+
+        public SemaphoreSlim Gate { get; } = new(0);
+
+        public int InFlight
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _inFlight;
+                }
+            }
+        }
+
+        public int Answered
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _answered;
+                }
+            }
+        }
+
+        public IReadOnlyList<int> AtArrival
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return [.. _atArrival];
+                }
+            }
+        }
+
+        public void Arrive()
+        {
+            lock (_lock)
+            {
+                _atArrival.Add(++_inFlight);
+            }
+        }
+
+        public void Leave()
+        {
+            lock (_lock)
+            {
+                _inFlight--;
+                _answered++;
+            }
+        }
     }
 
     public static byte[] CompressibleText(int size)

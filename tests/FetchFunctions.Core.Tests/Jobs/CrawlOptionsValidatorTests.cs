@@ -34,6 +34,18 @@ public sealed class CrawlOptionsValidatorTests
         Assert.True(sut.Validate(null, crawl).Succeeded);
     }
 
+    [Fact]
+    public void Validate_MaxCrawlDelayNotBelowBatchDeadline_Fails()
+    {
+        var (sut, crawl, _) = CreateSut();
+        crawl.MaxCrawlDelay = crawl.BatchDeadline;
+
+        var result = sut.Validate(null, crawl);
+
+        Assert.True(result.Failed);
+        Assert.Contains("Crawl:MaxCrawlDelay", result.FailureMessage, StringComparison.Ordinal);
+    }
+
     /// <summary>Options whose value is built (and validated) on first read, as the options factory does.</summary>
     private sealed class LazyOptions(Lazy<FetchOptions> value) : IOptions<FetchOptions>
     {

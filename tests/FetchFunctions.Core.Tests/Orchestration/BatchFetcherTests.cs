@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using FetchFunctions.Core.Fetching;
 using FetchFunctions.Core.Orchestration;
+using FetchFunctions.Core.Robots;
 using FetchFunctions.Core.Security;
 using FetchFunctions.Core.Tests.Infrastructure;
 using Microsoft.Extensions.Time.Testing;
@@ -171,5 +172,90 @@ public sealed class BatchFetcherTests
 
         Assert.Equal(urls.Select(u => FetchFunctions.Core.Storage.BlobNames.Body("job-9", new Uri(u))), results.Select(r => r.BlobName));
         Assert.All(results, r => Assert.Equal("h0.example", r.Host));
+    }
+
+    /// <summary>Every origin gets the same stored record, as a job's host blob would give it.</summary>
+    private sealed class FixedHosts(HostRecord record, bool fetchedNow = false) : IHostDirectory
+    {
+        public Task<HostPoliteness> GetAsync(string origin, CancellationToken cancellationToken) =>
+            Task.FromResult(new HostPoliteness(record with { Origin = origin }, true, 4, TimeSpan.FromSeconds(10), fetchedNow));
+    }
+
+    private static HostRecord Robots(TimeSpan? crawlDelay, params RobotsRule[] rules) =>
+        new("unset", RobotsOutcome.Parsed, 200, null, rules, crawlDelay, HostBackoff.None);
+
+    [Fact]
+    public async Task FetchAsync_RobotsDisallow_NeverRequestsThoseUrls()
+    {
+        var (sut, engine, _) = CreateSut();
+        var urls = Urls(hosts: 2, perHost: 3);
+        engine.ReleaseAll(urls);
+
+        var results = await sut.FetchAsync("job", urls, Policy, Limits(), new FixedHosts(Robots(null, new RobotsRule(false, "/1"))), CancellationToken.None);
+
+        Assert.Equal(urls, results.Select(r => r.Url));
+        Assert.Equal(urls.Where(u => !u.EndsWith("/1", StringComparison.Ordinal)).Order(StringComparer.Ordinal),
+            engine.Starts.Select(s => s.Url).Order(StringComparer.Ordinal));
+        Assert.All(results.Where(r => r.Url.EndsWith("/1", StringComparison.Ordinal)), r =>
+            Assert.Equal((FetchErrorKind.DisallowedByRobots, false), (r.ErrorKind!.Value, r.Started)));
+    }
+
+    [Fact]
+    public async Task FetchAsync_UnreachableRobots_DisallowsEveryUrlOfTheOrigin()
+    {
+        var (sut, engine, _) = CreateSut();
+        var urls = Urls(hosts: 1, perHost: 3);
+        var record = new HostRecord("unset", RobotsOutcome.Unreachable, 503, "HTTP 503", [], null, HostBackoff.None);
+
+        var results = await sut.FetchAsync("job", urls, Policy, Limits(), new FixedHosts(record), CancellationToken.None);
+
+        Assert.Equal(0, engine.Started);
+        Assert.All(results, r => Assert.Contains("unreachable (HTTP 503)", r.Error, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task FetchAsync_CrawlDelay_SpacesStartsAfterTheRobotsRequestToo()
+    {
+        var (sut, engine, time) = CreateSut();
+        var urls = Urls(hosts: 1, perHost: 2);
+        engine.ReleaseAll(urls);
+
+        // fetchedNow: this batch requested robots.txt, so even the first page waits one delay.
+        var fetch = sut.FetchAsync("job", urls, Policy, Limits(delayMs: 500), new FixedHosts(Robots(TimeSpan.FromSeconds(2)), fetchedNow: true),
+            CancellationToken.None);
+        time.Advance(TimeSpan.FromMilliseconds(1999));
+        Assert.Equal(0, engine.Started);
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        await Poll.UntilAsync(() => engine.Started == 1, "the first page");
+        time.Advance(TimeSpan.FromMilliseconds(1999));
+        Assert.Equal(1, engine.Started);
+        time.Advance(TimeSpan.FromMilliseconds(1));
+
+        await fetch;
+        Assert.Equal(2, engine.Started);
+    }
+
+    [Fact]
+    public async Task FetchAsync_TurnStartedLateForABatchSlot_NextStartOfTheHostStillWaitsTheDelay()
+    {
+        var (sut, engine, time) = CreateSut();
+        string[] urls = ["https://h.example/first", "https://busy.example/0", "https://h.example/0", "https://h.example/1"];
+        engine.ReleaseAll(urls.Where(u => !u.Contains("busy", StringComparison.Ordinal)));
+
+        // One batch slot, held by the busy host while both later turns of h come and go: they start late, one right
+        // after the other, unless the second waits for the first's actual start.
+        var fetch = sut.FetchAsync("job", urls, Policy, Limits(max: 1, perHost: 2, delayMs: 1000), CancellationToken.None);
+        await Poll.UntilAsync(() => engine.Started == 2, "the first page of h and the busy host's fetch");
+        time.Advance(TimeSpan.FromSeconds(3));
+        engine.Release(urls[1]);
+        await Poll.UntilAsync(() =>
+        {
+            time.Advance(TimeSpan.FromMilliseconds(50));
+            return fetch.IsCompleted;
+        }, "the batch");
+
+        var late = engine.Starts.Where(s => s.Url.StartsWith("https://h.example/", StringComparison.Ordinal) && !s.Url.EndsWith("first", StringComparison.Ordinal))
+            .Select(s => s.At).Order().ToList();
+        Assert.True(late[1] - late[0] >= TimeSpan.FromSeconds(1), string.Join(", ", engine.Starts.Select(s => $"{s.Url} at {s.At.TimeOfDay}")));
     }
 }

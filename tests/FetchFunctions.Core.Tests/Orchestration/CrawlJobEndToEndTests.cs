@@ -183,8 +183,8 @@ public sealed class CrawlJobEndToEndTests
         var blobsAfterSecond = (await BlobNamesAsync(host, $"{run}/")).Order(StringComparer.Ordinal).ToList();
 
         Assert.Equal(blobsAfterFirst, blobsAfterSecond);
-        // job.json, urls.txt, one shard manifest, a results blob per batch, summary.json and the bodies.
-        Assert.Equal(3 + first.Batches + 1 + first.BodiesStored, blobsAfterSecond.Count);
+        // job.json, urls.txt, one shard manifest, a results blob per batch, summary.json, the one origin's host blob and the bodies.
+        Assert.Equal(3 + first.Batches + 1 + 1 + first.BodiesStored, blobsAfterSecond.Count);
         Assert.Equal(600, (await ResultLinesAsync(host, run)).Count);
         Assert.Equal(first.Total, second.Total);
         // The flaky URLs answer 200 at once the second time: the re-run fetched again rather than reusing results.

@@ -120,6 +120,19 @@ public sealed class BatchStatsTests
         Assert.True(JsonSerializer.SerializeToUtf8Bytes(stats).Length < 20 * 1024);
     }
 
+    [Fact]
+    public void From_ThrottledAnswersAndSlowedHosts_AreCountedPerHostAndMerged()
+    {
+        static UrlResult Answer(string host, int status) => new($"https://{host}/{status}", host, null, status, null, 0, null, 1, 1, null,
+            status == 200 ? null : FetchFunctions.Core.Fetching.FetchErrorKind.HttpStatus, status == 200 ? null : "HTTP");
+        var first = BatchStatsBuilder.From([Answer("a", 503), Answer("a", 429), Answer("a", 500), Answer("b", 200)], new HashSet<string> { "a" });
+        var second = BatchStatsBuilder.From([Answer("a", 200), Answer("b", 503)]);
+
+        var merged = BatchStats.Merge(first, second);
+
+        Assert.Equal([new HostStats("a", 4, 1, 3, 0, 2, true), new HostStats("b", 2, 1, 1, 0, 1, false)], merged.Hosts);
+    }
+
     private static string Json(BatchStats stats) => JsonSerializer.Serialize(stats with
     {
         StatusCodes = new SortedDictionary<int, long>(stats.StatusCodes.ToDictionary()),
