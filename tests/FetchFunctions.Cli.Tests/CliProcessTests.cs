@@ -1,0 +1,110 @@
+using System.Text.Json;
+using Azure.Storage.Blobs;
+using FetchFunctions.Cli.LocalStorage;
+using FetchFunctions.Cli.Tests.Infrastructure;
+using FetchFunctions.Core.Tests.Infrastructure;
+
+namespace FetchFunctions.Cli.Tests;
+
+/// <summary>The CLI as a user runs it: a child process with the Azurite it starts itself, data in a folder, read back
+/// afterwards by another process (a fresh Azurite on the same folder).</summary>
+public sealed class CliProcessTests
+{
+    private static string NewDataFolder() => Path.Combine(Path.GetTempPath(), $"fetchfn-data-{Guid.NewGuid():N}");
+
+    private static async Task<AzuriteProcess> OpenDataFolderAsync(string folder) =>
+        await AzuriteProcess.StartAsync(folder, 0, 0, 0, TimeSpan.FromMinutes(2), CancellationToken.None);
+
+    /// <summary>Whether some process (an Azurite) still runs with this data folder on its command line.</summary>
+    private static bool AnyProcessUses(string folder) => Directory.EnumerateDirectories("/proc").Any(directory =>
+    {
+        try
+        {
+            return Path.GetFileName(directory).All(char.IsAsciiDigit)
+                && File.ReadAllText(Path.Combine(directory, "cmdline")).Split('\0').Contains(folder, StringComparer.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    });
+
+    private static async Task<List<string>> LinesAsync(BlobContainerClient container, string blobName)
+    {
+        var text = (await container.GetBlobClient(blobName).DownloadContentAsync()).Value.Content.ToString();
+        return [.. text.Split('\n', StringSplitOptions.RemoveEmptyEntries)];
+    }
+
+    [Fact]
+    public async Task Crawl_OnItsOwnAzurite_LeavesEveryResultAndTheSummaryForTheNextProcess()
+    {
+        var server = await LoopbackServer.Shared;
+        var run = Guid.NewGuid().ToString("N");
+        var data = NewDataFolder();
+        var urls = Enumerable.Range(0, 30).Select(i => server.Url($"/crawl/{run}/ok/{i}/2000").AbsoluteUri).ToList();
+        try
+        {
+            using (var cli = CliProcess.Start(["crawl", "--job-id", "kept", "--allow-network", "127.0.0.1/32", "--batch-size", "5",
+                "--azurite-data", data, .. urls.SelectMany(url => new[] { "--url", url })]))
+            {
+                Assert.True(await cli.WaitAsync() == ExitCodes.Success, cli.Error + cli.Output);
+            }
+
+            await using var azurite = await OpenDataFolderAsync(data);
+            var container = new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient("crawls");
+            var results = new List<JsonElement>();
+            for (var batch = 0; batch < 6; batch++)
+            {
+                results.AddRange((await LinesAsync(container, $"kept/results/{batch:D6}.ndjson")).Select(line => JsonDocument.Parse(line).RootElement));
+            }
+
+            Assert.Equal(urls.Order(), results.Select(r => r.GetProperty("url").GetString()!).Order());
+            foreach (var result in results)
+            {
+                Assert.Equal(200, result.GetProperty("status").GetInt32());
+                Assert.True((await container.GetBlobClient(result.GetProperty("blobName").GetString()).ExistsAsync()).Value);
+            }
+
+            var summary = JsonDocument.Parse((await container.GetBlobClient("kept/summary.json").DownloadContentAsync()).Value.Content.ToString()).RootElement;
+            Assert.Equal(30, summary.GetProperty("total").GetInt64());
+            Assert.Equal(30, summary.GetProperty("succeeded").GetInt64());
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Crawl_Killed_ItsAzuriteStillStopsGracefullyAndKeepsWhatWasWritten()
+    {
+        var server = await LoopbackServer.Shared;
+        var key = Guid.NewGuid().ToString("N");
+        var data = NewDataFolder();
+        try
+        {
+            using (var cli = CliProcess.Start(["crawl", "--job-id", "killed", "--allow-network", "127.0.0.1/32", "--azurite-data", data,
+                "--url", server.Url($"/hang/{key}").AbsoluteUri]))
+            {
+                // The fetch has started, so job.json has been written: then the CLI dies without a chance to clean up.
+                await Poll.UntilAsync(() => server.Attempts(key) > 0, "the CLI to start fetching", TimeSpan.FromMinutes(2));
+                Assert.True(AnyProcessUses(data), "the CLI's Azurite runs");
+                cli.Kill();
+            }
+
+            await Poll.UntilAsync(() => !AnyProcessUses(data), "the killed CLI's Azurite to exit", TimeSpan.FromSeconds(60));
+            await using var azurite = await OpenDataFolderAsync(data);
+            var container = new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient("crawls");
+            var job = JsonDocument.Parse((await container.GetBlobClient("killed/job.json").DownloadContentAsync()).Value.Content.ToString()).RootElement;
+            Assert.Equal("killed", job.GetProperty("jobId").GetString());
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+}
