@@ -107,4 +107,60 @@ public sealed class CliProcessTests
             Directory.Delete(data, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task Crawl_KilledPartWayAndRunAgainWithItsJobId_FetchesOnlyTheBatchesThatWereInFlight()
+    {
+        var server = await LoopbackServer.Shared;
+        var run = $"kill{Guid.NewGuid():N}"[..16];
+        var container = $"c{Guid.NewGuid():N}";
+        const int Urls = 200, BatchSize = 10, BatchesInFlight = 2;
+        var urls = Enumerable.Range(0, Urls).Select(i => server.Url($"/crawl/{run}/ok/{i}/500").AbsoluteUri).ToList();
+
+        // The test's shared Azurite, so the kill loses nothing that was stored; a pause per host makes the run last.
+        string[] args = ["crawl", "--job-id", run, "--batch-size", $"{BatchSize}", "--batches-in-flight", $"{BatchesInFlight}", "--per-host", "1",
+            "--per-host-delay-ms", "20", "--allow-network", "127.0.0.1/32", "--connection-string", await SharedAzurite.ConnectionStringAsync(),
+            .. urls.SelectMany(url => new[] { "--url", url })];
+        var environment = new Dictionary<string, string?> { ["Storage__ContainerName"] = container };
+        using (var first = CliProcess.Start(args, environment))
+        {
+            await Poll.UntilAsync(() => server.Counter($"{run}:ok:requests") >= 60, "60 requests of the first run", TimeSpan.FromMinutes(2));
+            first.Kill();
+        }
+
+        var blobs = new BlobServiceClient(await SharedAzurite.ConnectionStringAsync()).GetBlobContainerClient(container);
+        var stored = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var blob in blobs.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = $"{run}/results/" }))
+        {
+            stored.UnionWith((await LinesAsync(blobs, blob.Name)).Select(line => JsonDocument.Parse(line).RootElement.GetProperty("url").GetString()!));
+        }
+
+        Assert.InRange(stored.Count, 1, Urls - 1);
+        var before = Enumerable.Range(0, Urls).Select(i => server.Attempts($"{run}:ok:{i}")).ToArray();
+
+        using (var second = CliProcess.Start(args, environment))
+        {
+            Assert.True(await second.WaitAsync() == ExitCodes.Success, second.Error + second.Output);
+        }
+
+        var again = 0;
+        for (var i = 0; i < Urls; i++)
+        {
+            var requests = server.Attempts($"{run}:ok:{i}");
+            if (stored.Contains(urls[i]))
+            {
+                Assert.Equal(1, requests);
+            }
+            else
+            {
+                Assert.Equal(before[i] + 1, requests);
+                again += before[i];
+            }
+        }
+
+        // Fetched twice: only URLs of the batches in flight at the kill.
+        Assert.InRange(again, 0, BatchesInFlight * BatchSize);
+        var summary = JsonDocument.Parse((await blobs.GetBlobClient($"{run}/summary.json").DownloadContentAsync()).Value.Content.ToString()).RootElement;
+        Assert.Equal(Urls, summary.GetProperty("succeeded").GetInt64());
+    }
 }

@@ -29,6 +29,7 @@ internal static class CrawlJobsServiceCollectionExtensions
         services.TryAddSingleton<SummaryWriter>();
         services.TryAddSingleton<ICrawlActivities, CrawlActivities>();
         services.TryAddSingleton<ICrawlRunner, InProcessCrawlRunner>();
+        services.TryAddSingleton<IJobRunStore, BlobJobRunStore>();
         return services;
     }
 }
