@@ -19,7 +19,8 @@ public enum PriorRun
     Terminated,
 }
 
-/// <summary>Rules about a job id and its runs, applied by the Functions app at its edges (HTTP and the intake queue).</summary>
+/// <summary>Rules about a job id and its runs, applied by the Functions app at its edges (HTTP and the intake queue) and by
+/// the CLI's crawl and enqueue (with the prior run read by <see cref="IJobRunStore"/>).</summary>
 public static class JobRuns
 {
     /// <summary>Whether <paramref name="id"/> can name a job. Shard sub-orchestration ids
