@@ -75,7 +75,8 @@ internal sealed class StorageRetryPolicy(TimeSpan budget, TimeProvider timeProvi
     {
         var last = exception is AggregateException aggregate && aggregate.InnerExceptions.Count > 0 ? aggregate.InnerExceptions[^1] : exception;
         var tries = message.ProcessingContext.RetryNumber + 1;
-        var what = $"{message.Request.Method} {message.Request.Uri.Host}:{message.Request.Uri.Port}{message.Request.Uri.Path}";
+        var uri = message.Request.Uri.ToUri();
+        var what = $"{message.Request.Method} {uri.Host}:{uri.Port}{uri.AbsolutePath}";
         var reason = _contacted
             ? $"storage did not answer {what} within the retry budget of {budget.TotalSeconds:0.#} s (Storage:RetryBudget), {tries} tries"
             : $"storage could not be reached for {what} ({tries} tries)";
