@@ -15,23 +15,34 @@ public sealed class CliProcessTests
     private static async Task<AzuriteProcess> OpenDataFolderAsync(string folder) =>
         await AzuriteProcess.StartAsync(folder, 0, 0, 0, TimeSpan.FromMinutes(2), CancellationToken.None);
 
-    /// <summary>Whether some process (an Azurite) still runs with this data folder on its command line.</summary>
-    private static bool AnyProcessUses(string folder) => Directory.EnumerateDirectories("/proc").Any(directory =>
+    /// <summary>Whether an Azurite still runs with this data folder.</summary>
+    private static bool AnyProcessUses(string folder) => AzuritesUsing(folder).Count > 0;
+
+    /// <summary>The ids of the Azurite processes (node running azurite.js; not the CLI, whose command line names the
+    /// folder too) with this data folder on their command line.</summary>
+    private static List<int> AzuritesUsing(string folder) => [.. Directory.EnumerateDirectories("/proc")
+        .Where(directory => Path.GetFileName(directory).All(char.IsAsciiDigit) && IsAzuriteUsing(directory, folder))
+        .Select(directory => int.Parse(Path.GetFileName(directory), System.Globalization.CultureInfo.InvariantCulture))];
+
+    private static bool IsAzuriteUsing(string directory, string folder)
     {
         try
         {
-            return Path.GetFileName(directory).All(char.IsAsciiDigit)
-                && File.ReadAllText(Path.Combine(directory, "cmdline")).Split('\0').Contains(folder, StringComparer.Ordinal);
+            var arguments = File.ReadAllText(Path.Combine(directory, "cmdline")).Split('\0');
+            return arguments.Contains(folder, StringComparer.Ordinal) && arguments.Any(a => a.EndsWith("azurite.js", StringComparison.Ordinal));
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return false;
         }
-        catch (UnauthorizedAccessException)
-        {
-            return false;
-        }
-    });
+    }
+
+    /// <summary>SIGINT, as a terminal's Ctrl+C sends it to every process of the foreground group.</summary>
+    private static async Task InterruptAsync(int processId)
+    {
+        using var kill = System.Diagnostics.Process.Start("kill", ["-INT", processId.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
+    }
 
     private static async Task<List<string>> LinesAsync(BlobContainerClient container, string blobName)
     {
@@ -162,5 +173,41 @@ public sealed class CliProcessTests
         Assert.InRange(again, 0, BatchesInFlight * BatchSize);
         var summary = JsonDocument.Parse((await blobs.GetBlobClient($"{run}/summary.json").DownloadContentAsync()).Value.Content.ToString()).RootElement;
         Assert.Equal(Urls, summary.GetProperty("succeeded").GetInt64());
+    }
+
+    [Fact]
+    public async Task Crawl_CtrlCReachesTheCliAndItsAzurite_CancelsAgainstARunningAzuriteThenStopsIt()
+    {
+        var server = await LoopbackServer.Shared;
+        var key = Guid.NewGuid().ToString("N");
+        var data = NewDataFolder();
+        try
+        {
+            using var cli = CliProcess.Start(["crawl", "--job-id", "interrupted", "--allow-network", "127.0.0.1/32", "--azurite-data", data,
+                "--url", server.Url($"/hang/{key}").AbsoluteUri]);
+            await Poll.UntilAsync(() => server.Attempts(key) > 0, "the CLI to start fetching", TimeSpan.FromMinutes(2));
+            var azurite = AzuritesUsing(data);
+            Assert.NotEmpty(azurite);
+
+            // Ctrl+C reaches the whole process group: Azurite as well as the CLI.
+            foreach (var id in azurite)
+            {
+                await InterruptAsync(id);
+            }
+
+            await InterruptAsync(cli.Id);
+
+            Assert.Equal(ExitCodes.Cancelled, await cli.WaitAsync());
+            // The CLI released its run lease (Azurite was still there to answer) before it stopped Azurite.
+            Assert.DoesNotContain("could not be released", cli.Output + cli.Error, StringComparison.Ordinal);
+            Assert.False(AnyProcessUses(data), "the CLI's Azurite has exited");
+            await using var reopened = await OpenDataFolderAsync(data);
+            var container = new BlobServiceClient(reopened.ConnectionString).GetBlobContainerClient("crawls");
+            Assert.True((await container.GetBlobClient("interrupted/job.json").ExistsAsync()).Value);
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
     }
 }

@@ -139,7 +139,8 @@ internal sealed partial class AzuriteProcess : IAsyncDisposable
     /// Azurite the SIGTERM it stops on, which closes its services and saves its blob index to disk (Azurite persists
     /// that index only every few seconds otherwise, so a killed Azurite loses the latest writes). Once Azurite has been
     /// asked to stop (by the script or by a signal), standard input no longer keeps the process alive, and a deadline
-    /// ends it if closing hangs. A killed starter also leaves Azurite's output pipes without a reader: writing to them
+    /// ends it if closing hangs. SIGINT (a terminal's Ctrl+C, which reaches the whole process group) is ignored: the
+    /// starter finishes its own cancellation against a running Azurite and then stops it. A killed starter also leaves Azurite's output pipes without a reader: writing to them
     /// fails (EPIPE), which must not crash Azurite before it has saved.</summary>
     private static string WriteParentWatcher(string folder)
     {
@@ -154,7 +155,11 @@ internal sealed partial class AzuriteProcess : IAsyncDisposable
               setTimeout(() => process.exit(0), 30000).unref();
             }
             process.once('SIGTERM', stopRequested);
-            process.once('SIGINT', stopRequested);
+            // Ctrl+C in a terminal reaches Azurite too (one process group): the starter, not the terminal, decides when
+            // Azurite stops, so Azurite's own SIGINT handler (installed with process.once) is left out and SIGINT ignored.
+            const once = process.once;
+            process.once = function (event, listener) { return event === 'SIGINT' ? this : once.call(this, event, listener); };
+            process.on('SIGINT', () => {});
             function starterGone() {
               if (stopping) return;
               // Azurite is not listening for signals yet (still starting): nothing written, nothing to save.
@@ -165,7 +170,9 @@ internal sealed partial class AzuriteProcess : IAsyncDisposable
             process.stdin.on('error', starterGone);
             process.stdin.resume();
             """;
-        var path = Path.Combine(folder, "exit-with-parent.js");
+        // Named by its content: another version of the CLI (another checkout) sharing this cache keeps its own.
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(Watcher)))[..12];
+        var path = Path.Combine(folder, $"exit-with-parent-{hash}.js");
         if (!File.Exists(path) || File.ReadAllText(path) != Watcher)
         {
             // Written aside and moved, so that a parallel start never loads a half-written file.

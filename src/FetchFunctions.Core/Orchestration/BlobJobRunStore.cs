@@ -17,6 +17,10 @@ internal sealed partial class BlobJobRunStore(JobStore store, TimeProvider timeP
     /// <summary>Three renewals per period: one lost to a slow call still leaves the lease held.</summary>
     internal static readonly TimeSpan RenewEvery = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long releasing may take: storage that is gone (Ctrl+C also stops the CLI's own Azurite) must not
+    /// hold up an exit for a whole retry budget, and an unreleased lease lapses by itself.</summary>
+    internal static readonly TimeSpan ReleaseTimeout = TimeSpan.FromSeconds(5);
+
     public TimeSpan LeasePeriod => Lease;
 
     private TimeProvider Time => timeProvider;
@@ -117,22 +121,24 @@ internal sealed partial class BlobJobRunStore(JobStore store, TimeProvider timeP
             await _stop.CancelAsync().ConfigureAwait(false);
             await _renewing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             _stop.Dispose();
+            using var timeout = new CancellationTokenSource(ReleaseTimeout, owner.Time);
             try
             {
-                if (await owner.ExistsAsync(BlobNames.Job(jobId), CancellationToken.None).ConfigureAwait(false))
+                if (await owner.ExistsAsync(BlobNames.Job(jobId), timeout.Token).ConfigureAwait(false))
                 {
-                    await lease.ReleaseAsync().ConfigureAwait(false);
+                    await lease.ReleaseAsync(cancellationToken: timeout.Token).ConfigureAwait(false);
                 }
                 else
                 {
                     // Nothing was stored under the id (a refused or invalid job): leave no lease blob behind either.
-                    await blob.DeleteIfExistsAsync(conditions: new BlobRequestConditions { LeaseId = lease.LeaseId }).ConfigureAwait(false);
+                    await blob.DeleteIfExistsAsync(conditions: new BlobRequestConditions { LeaseId = lease.LeaseId }, cancellationToken: timeout.Token)
+                        .ConfigureAwait(false);
                 }
             }
-            catch (RequestFailedException ex)
+            catch (Exception ex) when (ex is RequestFailedException || (ex is OperationCanceledException && timeout.IsCancellationRequested))
             {
-                // Lost already (it lapsed during an outage, say): it ends within a lease period anyway.
-                LogReleaseFailed(owner.Logger, jobId, ex.Status);
+                // Lost already (it lapsed during an outage, say) or storage is gone: the lease lapses by itself.
+                LogReleaseFailed(owner.Logger, jobId, ex.Message);
             }
         }
 
@@ -161,6 +167,6 @@ internal sealed partial class BlobJobRunStore(JobStore store, TimeProvider timeP
     [LoggerMessage(Level = LogLevel.Warning, Message = "Crawl {JobId}: the run lease could not be renewed ({Reason})")]
     private static partial void LogRenewFailed(ILogger logger, string jobId, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Crawl {JobId}: the run lease could not be released (status {Status}); it lapses by itself")]
-    private static partial void LogReleaseFailed(ILogger logger, string jobId, int status);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Crawl {JobId}: the run lease could not be released ({Reason}); it lapses by itself")]
+    private static partial void LogReleaseFailed(ILogger logger, string jobId, string reason);
 }
