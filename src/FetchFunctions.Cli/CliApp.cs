@@ -217,12 +217,15 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
         var failAbove = FailAbove(parse);
         await using var storage = await LocateStorageAsync(parse, cancellationToken);
         using var services = BuildCore(storage, parse.GetValue(_allowNetwork) ?? [], NoSettings);
-        var ticket = await SubmitAsync(services, Flags(parse), cancellationToken);
+        await using var claim = Claim(services);
+        var ticket = await SubmitAsync(services, Flags(parse), cancellationToken, claim);
         if (ticket is null)
         {
             return ExitCodes.InvalidInput;
         }
 
+        // A generated id is claimed once it exists: the run holds its lease like any other.
+        await claim.ClaimAsync(ticket.JobId, cancellationToken);
         return await RunAndReportAsync(services, ticket, failAbove, cancellationToken);
     }
 
@@ -230,7 +233,8 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
     {
         await using var storage = await LocateStorageAsync(parse, cancellationToken);
         using var services = BuildCore(storage, parse.GetValue(_allowNetwork) ?? [], NoSettings);
-        var ticket = await SubmitAsync(services, Flags(parse), cancellationToken);
+        await using var claim = Claim(services);
+        var ticket = await SubmitAsync(services, Flags(parse), cancellationToken, claim);
         if (ticket is null)
         {
             return ExitCodes.InvalidInput;
@@ -299,10 +303,15 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
         return ExitCodes.Success;
     }
 
-    private async Task<JobTicket?> SubmitAsync(ServiceProvider services, JobFlags flags, CancellationToken cancellationToken)
+    /// <summary>A claim on the job id for crawl and enqueue: an active or completed job is refused before anything is stored.</summary>
+    private JobClaim Claim(ServiceProvider services) =>
+        new(services.GetRequiredService<IJobRunStore>(), error, services.GetRequiredService<TimeProvider>());
+
+    private async Task<JobTicket?> SubmitAsync(ServiceProvider services, JobFlags flags, CancellationToken cancellationToken, JobClaim? claim = null)
     {
         // A URL file is read by Core as a stream (validated, then stored as the job's urls.txt): nothing is uploaded first.
         var (request, urlList) = await JobInput.BuildAsync(flags, cancellationToken);
+        await (claim?.ClaimAsync(request.JobId, cancellationToken) ?? Task.CompletedTask);
         var intake = services.GetRequiredService<ICrawlIntake>();
         var result = urlList is null
             ? await intake.SubmitAsync(request, cancellationToken)

@@ -1,6 +1,7 @@
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
 using FetchFunctions.Core;
+using FetchFunctions.Core.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -25,20 +26,26 @@ internal static class CoreHost
             .SetMinimumLevel(LogLevel.Warning)
             .AddProvider(logs)
             .AddFilter("Azure", LogLevel.Error));
-        // Someone is waiting at the terminal: a wrong connection string should fail in seconds, not after the SDK's
-        // default back-off (about half a minute); transient errors still get three quick retries.
-        var blobOptions = new BlobClientOptions();
-        ConfigureRetry(blobOptions.Retry);
-        services.AddSingleton(new BlobServiceClient(connectionString, blobOptions));
+        // Core's storage retry: a wrong connection string fails after a few quick tries, while a storage blip during a
+        // run is ridden out for Storage:RetryBudget (the clients are created once the options are validated).
+        services.AddSingleton(provider => new BlobServiceClient(connectionString, new BlobClientOptions
+        {
+            RetryPolicy = StorageClientRegistration.CreateRetryPolicy(provider),
+        }));
         // The Functions queue extension reads Base64 messages by default; the CLI writes what the HTTP intake writes.
-        var queueOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
-        ConfigureRetry(queueOptions.Retry);
-        services.AddSingleton(new QueueServiceClient(connectionString, queueOptions));
+        services.AddSingleton(provider => new QueueServiceClient(connectionString, new QueueClientOptions
+        {
+            MessageEncoding = QueueMessageEncoding.Base64,
+            RetryPolicy = StorageClientRegistration.CreateRetryPolicy(provider),
+        }));
         services.AddFetchFunctionsCore(configuration);
         var provider = services.BuildServiceProvider();
         try
         {
             provider.GetRequiredService<IStartupValidator>().Validate();
+            // Created now, so that a connection string the SDK cannot parse fails here, as before any work.
+            _ = provider.GetRequiredService<BlobServiceClient>();
+            _ = provider.GetRequiredService<QueueServiceClient>();
         }
         catch (AggregateException ex) when (ex.InnerExceptions.All(inner => inner is OptionsValidationException))
         {
@@ -54,13 +61,6 @@ internal static class CoreHost
         }
 
         return provider;
-    }
-
-    private static void ConfigureRetry(Azure.Core.RetryOptions retry)
-    {
-        retry.MaxRetries = 3;
-        retry.Delay = TimeSpan.FromMilliseconds(200);
-        retry.MaxDelay = TimeSpan.FromSeconds(2);
     }
 
     /// <summary>Environment variables in configuration form (<c>Fetch__MaxRetries</c> becomes <c>Fetch:MaxRetries</c>).</summary>

@@ -16,11 +16,12 @@ internal sealed partial class AzuriteProcess : IAsyncDisposable
     private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
     private readonly Process _process;
-    private int _stopped;
+    private readonly Lazy<Task<bool>> _stop;
 
     private AzuriteProcess(Process process, int blobPort, int queuePort, int tablePort)
     {
         _process = process;
+        _stop = new Lazy<Task<bool>>(StopGracefullyAsync);
         BlobPort = blobPort;
         QueuePort = queuePort;
         TablePort = tablePort;
@@ -133,16 +134,45 @@ internal sealed partial class AzuriteProcess : IAsyncDisposable
     /// <summary>The child process, for tests that end it the way a vanished parent would.</summary>
     internal Process ChildProcess => _process;
 
-    /// <summary>Writes the script node loads before Azurite: it exits when standard input ends, which is when the
-    /// process that started Azurite is gone. Without it a crashed or killed CLI or test host would leave Azurite running.</summary>
+    /// <summary>Writes the script node loads before Azurite. Standard input ends when the process that started Azurite
+    /// is gone (closed by <see cref="StopAsync"/>, or by the OS when the starter was killed): the script then sends
+    /// Azurite the SIGTERM it stops on, which closes its services and saves its blob index to disk (Azurite persists
+    /// that index only every few seconds otherwise, so a killed Azurite loses the latest writes). Once Azurite has been
+    /// asked to stop (by the script or by a signal), standard input no longer keeps the process alive, and a deadline
+    /// ends it if closing hangs. SIGINT (a terminal's Ctrl+C, which reaches the whole process group) is ignored: the
+    /// starter finishes its own cancellation against a running Azurite and then stops it. A killed starter also leaves Azurite's output pipes without a reader: writing to them
+    /// fails (EPIPE), which must not crash Azurite before it has saved.</summary>
     private static string WriteParentWatcher(string folder)
     {
         const string Watcher = """
-            process.stdin.on('end', () => process.exit(0));
-            process.stdin.on('error', () => process.exit(0));
+            process.stdout.on('error', () => {});
+            process.stderr.on('error', () => {});
+            let stopping = false;
+            function stopRequested() {
+              if (stopping) return;
+              stopping = true;
+              process.stdin.destroy();
+              setTimeout(() => process.exit(0), 30000).unref();
+            }
+            process.once('SIGTERM', stopRequested);
+            // Ctrl+C in a terminal reaches Azurite too (one process group): the starter, not the terminal, decides when
+            // Azurite stops, so Azurite's own SIGINT handler (installed with process.once) is left out and SIGINT ignored.
+            const once = process.once;
+            process.once = function (event, listener) { return event === 'SIGINT' ? this : once.call(this, event, listener); };
+            process.on('SIGINT', () => {});
+            function starterGone() {
+              if (stopping) return;
+              // Azurite is not listening for signals yet (still starting): nothing written, nothing to save.
+              if (process.listenerCount('SIGTERM') <= 1) process.exit(0);
+              process.kill(process.pid, 'SIGTERM');
+            }
+            process.stdin.on('end', starterGone);
+            process.stdin.on('error', starterGone);
             process.stdin.resume();
             """;
-        var path = Path.Combine(folder, "exit-with-parent.js");
+        // Named by its content: another version of the CLI (another checkout) sharing this cache keeps its own.
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(Watcher)))[..12];
+        var path = Path.Combine(folder, $"exit-with-parent-{hash}.js");
         if (!File.Exists(path) || File.ReadAllText(path) != Watcher)
         {
             // Written aside and moved, so that a parallel start never loads a half-written file.
@@ -241,6 +271,7 @@ internal sealed partial class AzuriteProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Ends a process that has nothing to save (it never started listening).</summary>
     private static void Stop(Process process)
     {
         try
@@ -259,18 +290,45 @@ internal sealed partial class AzuriteProcess : IAsyncDisposable
         process.Dispose();
     }
 
-    public void Stop()
+    /// <summary>How long a graceful stop may take before Azurite is killed (it saves its blob index while closing).</summary>
+    public static readonly TimeSpan GracefulStopTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>Stops Azurite gracefully: closing its standard input makes the watcher script send it SIGTERM, on which
+    /// it closes its services and saves what it holds; only after <see cref="GracefulStopTimeout"/> is it killed.
+    /// True when it stopped by itself.</summary>
+    public Task<bool> StopAsync() => _stop.Value;
+
+    private async Task<bool> StopGracefullyAsync()
     {
-        if (Interlocked.Exchange(ref _stopped, 1) == 0)
+        try
+        {
+            _process.StandardInput.Close();
+        }
+        catch (IOException)
+        {
+            // The pipe is already broken: Azurite is gone or going.
+        }
+
+        using var deadline = new CancellationTokenSource(GracefulStopTimeout);
+        try
+        {
+            await _process.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
         {
             Stop(_process);
+            return false;
         }
     }
 
-    public ValueTask DisposeAsync()
+    /// <summary>The synchronous form of <see cref="StopAsync"/>, for process-exit handlers.</summary>
+    public void Stop() => StopAsync().GetAwaiter().GetResult();
+
+    public async ValueTask DisposeAsync()
     {
-        Stop();
-        return ValueTask.CompletedTask;
+        await StopAsync().ConfigureAwait(false);
+        _process.Dispose();
     }
 
     [GeneratedRegex(@"Azurite (?<service>Blob|Queue|Table) service is successfully listening at http://[^:]+:(?<port>\d+)")]

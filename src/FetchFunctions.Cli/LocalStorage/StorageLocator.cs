@@ -5,10 +5,15 @@ using Spectre.Console;
 namespace FetchFunctions.Cli.LocalStorage;
 
 /// <summary>Finds the storage to use: the --connection-string option, then AZURE_STORAGE_CONNECTION_STRING, then
-/// AzureWebJobsStorage; otherwise local development storage, starting a pinned Azurite for the run when nothing answers.</summary>
+/// AzureWebJobsStorage; otherwise local development storage, starting a pinned Azurite for the run when nothing answers.
+/// With <c>FETCHFN_AZURITE_PORTS=free</c> the CLI neither looks at nor uses the default emulator ports: it always starts
+/// its own Azurite on free ports (tests do this, so that another Azurite on port 10000 is never theirs).</summary>
 internal sealed class StorageLocator(Func<string, string?> environment, IAnsiConsole error)
 {
     public const int DefaultBlobPort = 10000;
+
+    /// <summary>The environment variable that chooses the ports of the Azurite the CLI starts; "free" is the one value.</summary>
+    public const string AzuritePortsVariable = "FETCHFN_AZURITE_PORTS";
 
     public async Task<LocatedStorage> LocateAsync(string? connectionString, string dataFolder, CancellationToken cancellationToken)
     {
@@ -20,19 +25,25 @@ internal sealed class StorageLocator(Func<string, string?> environment, IAnsiCon
             return new LocatedStorage(configured, null);
         }
 
-        if (await AnswersAsync(DefaultBlobPort, cancellationToken))
+        var freePortsOnly = environment(AzuritePortsVariable) switch
+        {
+            null or "" => false,
+            var value when string.Equals(value, "free", StringComparison.OrdinalIgnoreCase) => true,
+            var value => throw new CliInputException($"{AzuritePortsVariable} may only be 'free', not '{value}'."),
+        };
+        if (!freePortsOnly && await AnswersAsync(DefaultBlobPort, cancellationToken))
         {
             return new LocatedStorage("UseDevelopmentStorage=true", null);
         }
 
         // The default emulator ports keep the data reachable by a later run; free ports are the fallback.
         var ports = new[] { DefaultBlobPort, DefaultBlobPort + 1, DefaultBlobPort + 2 };
-        var useDefaults = ports.All(IsFree);
+        var useDefaults = !freePortsOnly && ports.All(IsFree);
         error.MarkupLine($"[grey]No storage configured: starting Azurite {AzuriteProcess.Version} (data in {Markup.Escape(dataFolder)}) for this run.[/]");
         var azurite = useDefaults
             ? await AzuriteProcess.StartAsync(dataFolder, ports[0], ports[1], ports[2], TimeSpan.FromMinutes(3), cancellationToken)
             : await AzuriteProcess.StartAsync(dataFolder, 0, 0, 0, TimeSpan.FromMinutes(3), cancellationToken);
-        return new LocatedStorage(azurite.ConnectionString, azurite);
+        return new LocatedStorage(azurite.ConnectionString, azurite, message => error.MarkupLine($"[yellow]{Markup.Escape(message)}[/]"));
     }
 
     private static async Task<bool> AnswersAsync(int port, CancellationToken cancellationToken)
@@ -68,12 +79,19 @@ internal sealed class StorageLocator(Func<string, string?> environment, IAnsiCon
 }
 
 /// <summary>The storage connection and, when the CLI started it, the Azurite to stop at exit.</summary>
-internal sealed record LocatedStorage(string ConnectionString, AzuriteProcess? StartedAzurite) : IAsyncDisposable
+internal sealed record LocatedStorage(string ConnectionString, AzuriteProcess? StartedAzurite, Action<string>? Warn = null) : IAsyncDisposable
 {
+    /// <summary>Stops a started Azurite gracefully and waits for it, so that everything written is on disk before the
+    /// CLI exits; says so when it had to be killed.</summary>
     public async ValueTask DisposeAsync()
     {
         if (StartedAzurite is not null)
         {
+            if (!await StartedAzurite.StopAsync())
+            {
+                Warn?.Invoke($"Azurite did not stop within {AzuriteProcess.GracefulStopTimeout.TotalSeconds:0} s and was killed: its latest writes may be lost.");
+            }
+
             await StartedAzurite.DisposeAsync();
         }
     }

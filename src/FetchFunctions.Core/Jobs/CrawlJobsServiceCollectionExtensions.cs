@@ -31,6 +31,7 @@ internal static class CrawlJobsServiceCollectionExtensions
         services.TryAddSingleton<SummaryWriter>();
         services.TryAddSingleton<ICrawlActivities, CrawlActivities>();
         services.TryAddSingleton<ICrawlRunner, InProcessCrawlRunner>();
+        services.TryAddSingleton<IJobRunStore, BlobJobRunStore>();
         return services;
     }
 }

@@ -27,10 +27,18 @@ internal sealed partial class CrawlActivities(
     public Task<CrawlPlan> PlanAsync(JobTicket ticket, CancellationToken cancellationToken) => planner.PlanAsync(ticket, cancellationToken);
 
     /// <summary>Fetches the batch's URLs and writes its results blob, one line per URL in manifest order. The batch stops
-    /// at Crawl:BatchDeadline (counted from the activity's start), so the activity ends within the function timeout.</summary>
+    /// at Crawl:BatchDeadline (counted from the activity's start), so the activity ends within the function timeout.
+    /// Results already stored for the same plan are read back instead (a resumed run, a retried activity).</summary>
     public async Task<BatchStats> FetchBatchAsync(BatchWork batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        if (batch.PlanId is { } planId
+            && await store.ReadBatchResultsAsync(batch.JobId, batch.BatchIndex, planId, cancellationToken).ConfigureAwait(false) is { } stored)
+        {
+            LogBatchKept(logger, batch.JobId, batch.BatchIndex, stored.Count);
+            return BatchStatsBuilder.From(stored);
+        }
+
         var startedAt = timeProvider.GetTimestamp();
         var crawl = crawlOptions.Value;
         var job = await store.ReadJobAsync(BlobNames.Job(batch.JobId), cancellationToken).ConfigureAwait(false);
@@ -45,7 +53,7 @@ internal sealed partial class CrawlActivities(
         var policy = PolicyFor(settings, fetchOptions.Value);
         var hosts = jobHosts.Open(batch.JobId, policy, limits.MaxConcurrencyPerHost);
         var results = await fetcher.FetchAsync(batch.JobId, manifest.Urls, policy, limits, hosts, cancellationToken).ConfigureAwait(false);
-        await store.UploadAsync(BlobNames.BatchResults(batch.JobId, batch.BatchIndex), Ndjson(results), JobStore.NdjsonContentType, cancellationToken)
+        await store.UploadAsync(BlobNames.BatchResults(batch.JobId, batch.BatchIndex), Ndjson(results), JobStore.NdjsonContentType, batch.PlanId, cancellationToken)
             .ConfigureAwait(false);
         await hosts.SaveAsync(cancellationToken).ConfigureAwait(false);
         var stats = BatchStatsBuilder.From(results, hosts.SlowedHosts());
@@ -98,6 +106,9 @@ internal sealed partial class CrawlActivities(
 
         return BinaryData.FromBytes(buffer.WrittenMemory);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Crawl {JobId} batch {BatchIndex}: {Urls} results of the same plan already stored, not fetched again")]
+    private static partial void LogBatchKept(ILogger logger, string jobId, int batchIndex, int urls);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Crawl {JobId} batch {BatchIndex}: {Urls} URLs, {Failed} failed, {ElapsedMs:0} ms")]
     private static partial void LogBatchDone(ILogger logger, string jobId, int batchIndex, long urls, long failed, double elapsedMs);

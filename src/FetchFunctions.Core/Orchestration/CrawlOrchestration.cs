@@ -31,7 +31,7 @@ public static partial class CrawlOrchestration
         {
             totals = await FanOutAsync(plan.BatchCount, plan.MaxBatchesInFlight,
                 index => context.CallActivityAsync<BatchStats>(CrawlFunctionNames.FetchBatchActivity,
-                    new BatchWork(plan.JobId, index, plan.BatchesPerShard)),
+                    new BatchWork(plan.JobId, index, plan.BatchesPerShard) { PlanId = plan.PlanId }),
                 Report);
         }
         else
@@ -59,7 +59,7 @@ public static partial class CrawlOrchestration
         context.SetCustomStatus(new CrawlProgress(0, shard.BatchCount, 0, shard.UrlCount, 0));
         var totals = await FanOutAsync(shard.BatchCount, shard.MaxBatchesInFlight,
             index => context.CallActivityAsync<BatchStats>(
-                CrawlFunctionNames.FetchBatchActivity, new BatchWork(shard.JobId, shard.FirstBatch + index, shard.BatchesPerShard)),
+                CrawlFunctionNames.FetchBatchActivity, new BatchWork(shard.JobId, shard.FirstBatch + index, shard.BatchesPerShard) { PlanId = shard.PlanId }),
             totals => context.SetCustomStatus(new CrawlProgress(totals.Batches, shard.BatchCount, totals.Urls, shard.UrlCount, totals.Bytes)));
         LogShardCompleted(context.ReplaySafeLogger, shard.JobId, shard.ShardIndex, totals.Batches, totals.Urls);
         return totals;
@@ -82,6 +82,7 @@ public static partial class CrawlOrchestration
             shards.Add(new ShardWork(plan.JobId, index, plan.BatchesPerShard, count, Math.Min(perShardWindow, count))
             {
                 UrlCount = BatchLayout.UrlsInBatches(plan.UrlCount, plan.BatchCount, first, count),
+                PlanId = plan.PlanId,
             });
         }
 

@@ -1,4 +1,8 @@
+using System.Buffers;
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
 using FetchFunctions.Core.Jobs;
 using FetchFunctions.Core.Storage;
 using Microsoft.Extensions.Logging;
@@ -7,7 +11,8 @@ using Microsoft.Extensions.Options;
 namespace FetchFunctions.Core.Orchestration;
 
 /// <summary>Splits a stored job into batches, written as one manifest per shard. Deterministic: the same job gives the same manifests, so a
-/// retried plan activity rewrites identical blobs.</summary>
+/// retried plan activity rewrites identical blobs. A plan's fingerprint (<see cref="CrawlPlan.PlanId"/>) tags its manifests and
+/// results: manifests of the same plan are kept as they are, and so are its results (a re-run resumes).</summary>
 internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions> crawlOptions, ILogger<CrawlPlanner> logger)
 {
     private const int ManifestUploadConcurrency = 8;
@@ -23,7 +28,7 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
 
         var urls = await ReadUrlsAsync(job, cancellationToken).ConfigureAwait(false);
         var plan = BatchLayout.Plan(job.JobId, urls.Length, job.DuplicatesRemoved, job.Settings.BatchSize, crawlOptions.Value.BatchesPerShard,
-            job.Settings.MaxBatchesInFlight);
+            job.Settings.MaxBatchesInFlight) with { PlanId = Fingerprint(urls, job.Settings, crawlOptions.Value.BatchesPerShard) };
         if (plan.ShardCount > CrawlOptions.MaxShardsPerJob)
         {
             // Intake checked the limit, but Crawl:BatchesPerShard may have been lowered since: fail plainly rather than
@@ -37,14 +42,53 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
             new ParallelOptions { MaxDegreeOfParallelism = ManifestUploadConcurrency, CancellationToken = cancellationToken },
             async (shard, token) =>
             {
+                if (await store.PlanIdOfAsync(BlobNames.ShardManifest(job.JobId, shard), token).ConfigureAwait(false) == plan.PlanId)
+                {
+                    return;
+                }
+
                 var (first, count) = BatchLayout.ShardBatches(plan, shard);
                 var batches = Enumerable.Range(first, count).Select(batch => BatchUrls(urls, order, batch, plan.BatchCount));
-                await store.WriteShardManifestAsync(job.JobId, shard, first, batches, token).ConfigureAwait(false);
+                await store.WriteShardManifestAsync(job.JobId, shard, first, batches, plan.PlanId, token).ConfigureAwait(false);
             })
             .ConfigureAwait(false);
-        await store.DeleteStaleRunBlobsAsync(job.JobId, plan.BatchCount, plan.ShardCount, cancellationToken).ConfigureAwait(false);
+        await store.DeleteStaleRunBlobsAsync(job.JobId, plan.BatchCount, plan.ShardCount, plan.PlanId, cancellationToken).ConfigureAwait(false);
         LogPlanned(logger, job.JobId, plan.UrlCount, plan.BatchCount, plan.ShardCount);
         return plan;
+    }
+
+    /// <summary>The plan's fingerprint: SHA-256 (first 128 bits, hex) over the job's effective settings (batch size
+    /// included), the batches per shard and the normalised URLs in list order. The submission time is left out, so the
+    /// same job submitted again has the same plan.</summary>
+    internal static string Fingerprint(IReadOnlyList<string> urls, JobSettings settings, int batchesPerShard)
+    {
+        ArgumentNullException.ThrowIfNull(urls);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(JsonSerializer.SerializeToUtf8Bytes(settings, CrawlJsonContext.Default.JobSettings));
+        hash.AppendData(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"\n{batchesPerShard}\n")));
+        var buffer = ArrayPool<byte>.Shared.Rent(4096);
+        try
+        {
+            foreach (var url in urls)
+            {
+                var needed = Encoding.UTF8.GetMaxByteCount(url.Length) + 1;
+                if (buffer.Length < needed)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = ArrayPool<byte>.Shared.Rent(needed);
+                }
+
+                var length = Encoding.UTF8.GetBytes(url, buffer);
+                buffer[length] = (byte)'\n';
+                hash.AppendData(buffer, 0, length + 1);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        return Convert.ToHexStringLower(hash.GetHashAndReset().AsSpan(0, 16));
     }
 
     /// <summary>The URL indexes grouped by host (hosts in order of first appearance, URLs in list order within a

@@ -44,7 +44,13 @@ public interface ICrawlActivities
 }
 
 /// <summary>The plan of a job: counts only, the URL lists are in blob manifests.</summary>
-public sealed record CrawlPlan(string JobId, int UrlCount, int DuplicatesRemoved, int BatchCount, int BatchesPerShard, int ShardCount, int MaxBatchesInFlight);
+public sealed record CrawlPlan(string JobId, int UrlCount, int DuplicatesRemoved, int BatchCount, int BatchesPerShard, int ShardCount, int MaxBatchesInFlight)
+{
+    /// <summary>The plan's fingerprint: a hash of everything that shapes its batches and their results (the job's
+    /// normalised URLs, its effective settings, the batches per shard), not of when it was submitted. Manifests and
+    /// results blobs carry it as metadata, so a run of the same plan keeps them (resume) and another plan does not.</summary>
+    public string? PlanId { get; init; }
+}
 
 /// <summary>A shard of a job, run as its own (sub-)orchestration so that no history exceeds the cap. It carries the
 /// planned batches per shard, which say where its batches start and which manifest holds them.</summary>
@@ -55,10 +61,18 @@ public sealed record ShardWork(string JobId, int ShardIndex, int BatchesPerShard
 
     /// <summary>URLs in the shard's batches, for its progress.</summary>
     public int UrlCount { get; init; }
+
+    /// <summary>The plan the shard belongs to (<see cref="CrawlPlan.PlanId"/>).</summary>
+    public string? PlanId { get; init; }
 }
 
 /// <summary>One batch to fetch; its URLs are in a shard manifest blob, which the planned batches per shard name.</summary>
-public sealed record BatchWork(string JobId, int BatchIndex, int BatchesPerShard);
+public sealed record BatchWork(string JobId, int BatchIndex, int BatchesPerShard)
+{
+    /// <summary>The plan the batch belongs to (<see cref="CrawlPlan.PlanId"/>): a results blob of the same plan is
+    /// read back instead of fetching again. Null (work scheduled before plans had ids) always fetches.</summary>
+    public string? PlanId { get; init; }
+}
 
 /// <summary>Input of the summary activity, with the duplicates intake removed as planned (so the summary need not read
 /// the job again).</summary>

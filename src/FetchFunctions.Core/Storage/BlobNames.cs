@@ -26,6 +26,9 @@ internal static class BlobNames
 
     public static string Summary(string jobId) => $"{jobId}/summary.json";
 
+    /// <summary>The blob whose lease a run outside Durable holds while it runs (see <c>IJobRunStore</c>).</summary>
+    public static string RunLease(string jobId) => $"{jobId}/run.lease";
+
     /// <summary>The job's normalised, de-duplicated URLs, one per line (kept out of job.json so that stays small).</summary>
     public static string UrlList(string jobId) => $"{jobId}/urls.txt";
 

@@ -21,6 +21,9 @@ internal sealed class JobStore
     public const string NdjsonContentType = "application/x-ndjson";
     public const string TextContentType = "text/plain; charset=utf-8";
 
+    /// <summary>Blob metadata naming the plan (<see cref="CrawlPlan.PlanId"/>) a manifest or results blob belongs to.</summary>
+    public const string PlanIdMetadata = "planid";
+
     /// <summary>Room for a shard manifest's header line: about 11 bytes per batch, and a shard has fewer than 1,000.</summary>
     private const int MaxManifestHeaderBytes = 64 * 1024;
 
@@ -61,10 +64,58 @@ internal sealed class JobStore
 
     /// <summary>Writes the blob whole, replacing what was there: a retried activity overwrites, never appends.</summary>
     public Task UploadAsync(string blobName, BinaryData content, string contentType, CancellationToken cancellationToken) =>
+        UploadAsync(blobName, content, contentType, planId: null, cancellationToken);
+
+    /// <summary>Writes the blob whole, tagged with the plan it belongs to (when there is one).</summary>
+    public Task UploadAsync(string blobName, BinaryData content, string contentType, string? planId, CancellationToken cancellationToken) =>
         Container.GetBlobClient(blobName).UploadAsync(content, new BlobUploadOptions
         {
             HttpHeaders = new BlobHttpHeaders { ContentType = contentType },
+            Metadata = planId is null ? null : new Dictionary<string, string>(StringComparer.Ordinal) { [PlanIdMetadata] = planId },
         }, cancellationToken);
+
+    /// <summary>The plan a blob was written for, or null when there is no such blob (or it names no plan).</summary>
+    public async Task<string?> PlanIdOfAsync(string blobName, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var properties = await Container.GetBlobClient(blobName).GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            return properties.Value.Metadata.TryGetValue(PlanIdMetadata, out var planId) ? planId : null;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The stored results of a batch when they were written for <paramref name="planId"/>; null when there are
+    /// none, or they belong to another plan.</summary>
+    public async Task<IReadOnlyList<UrlResult>?> ReadBatchResultsAsync(string jobId, int batchIndex, string planId, CancellationToken cancellationToken)
+    {
+        BlobDownloadResult content;
+        try
+        {
+            content = (await Container.GetBlobClient(BlobNames.BatchResults(jobId, batchIndex)).DownloadContentAsync(cancellationToken).ConfigureAwait(false)).Value;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return null;
+        }
+
+        if (!content.Details.Metadata.TryGetValue(PlanIdMetadata, out var stored) || !string.Equals(stored, planId, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var results = new List<UrlResult>();
+        foreach (var line in content.Content.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            results.Add(JsonSerializer.Deserialize(line, CrawlJsonContext.Default.UrlResult)
+                ?? throw new InvalidDataException($"A null line in the results of batch {batchIndex} of job '{jobId}'."));
+        }
+
+        return results;
+    }
 
     /// <summary>The blob's lines (UTF-8), streamed.</summary>
     public async IAsyncEnumerable<string> ReadLinesAsync(string blobName, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -104,7 +155,8 @@ internal sealed class JobStore
 
     /// <summary>Writes a shard's manifest: a JSON header line (<see cref="ShardManifestHeader"/>), then the URLs of each
     /// batch, one per line, batch after batch. A batch activity reads the header and then only its own byte range.</summary>
-    public async Task WriteShardManifestAsync(string jobId, int shardIndex, int firstBatch, IEnumerable<IEnumerable<string>> batches, CancellationToken cancellationToken)
+    public async Task WriteShardManifestAsync(string jobId, int shardIndex, int firstBatch, IEnumerable<IEnumerable<string>> batches, string? planId,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batches);
         var body = new ArrayBufferWriter<byte>(64 * 1024);
@@ -130,7 +182,7 @@ internal sealed class JobStore
         header.CopyTo(content, 0);
         content[header.Length] = (byte)'\n';
         body.WrittenSpan.CopyTo(content.AsSpan(header.Length + 1));
-        await UploadAsync(BlobNames.ShardManifest(jobId, shardIndex), BinaryData.FromBytes(content), TextContentType, cancellationToken).ConfigureAwait(false);
+        await UploadAsync(BlobNames.ShardManifest(jobId, shardIndex), BinaryData.FromBytes(content), TextContentType, planId, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The URLs of one batch: two range reads of its shard's manifest, the second pinned to the first's version
@@ -175,9 +227,10 @@ internal sealed class JobStore
         return new BatchManifest(jobId, batchIndex, urls);
     }
 
-    /// <summary>Deletes what an earlier run of the same job id left beyond this run's shards and batches, and its summary:
-    /// a re-run replaces the job's results instead of mixing with them.</summary>
-    public async Task DeleteStaleRunBlobsAsync(string jobId, int batchCount, int shardCount, CancellationToken cancellationToken)
+    /// <summary>Deletes what an earlier run of the same job id left beyond this run's shards and batches, its results of
+    /// another plan than <paramref name="planId"/>, and its summary: a re-run of a changed job replaces the job's results
+    /// instead of mixing with them, and a re-run of the same plan keeps the results it can resume from.</summary>
+    public async Task DeleteStaleRunBlobsAsync(string jobId, int batchCount, int shardCount, string? planId, CancellationToken cancellationToken)
     {
         var manifests = Enumerable.Range(0, shardCount).Select(shard => BlobNames.ShardManifest(jobId, shard)).ToHashSet(StringComparer.Ordinal);
         var stale = new List<string>();
@@ -190,9 +243,11 @@ internal sealed class JobStore
         }
 
         var resultsPrefix = BlobNames.BatchResultsPrefix(jobId);
-        await foreach (var item in Container.GetBlobsAsync(new GetBlobsOptions { Prefix = resultsPrefix }, cancellationToken).ConfigureAwait(false))
+        await foreach (var item in Container.GetBlobsAsync(new GetBlobsOptions { Prefix = resultsPrefix, Traits = BlobTraits.Metadata }, cancellationToken).ConfigureAwait(false))
         {
-            if (BlobNames.BatchIndexOf(item.Name, resultsPrefix) is not { } index || index >= batchCount)
+            var samePlan = planId is not null && item.Metadata is { } metadata
+                && metadata.TryGetValue(PlanIdMetadata, out var stored) && string.Equals(stored, planId, StringComparison.Ordinal);
+            if (BlobNames.BatchIndexOf(item.Name, resultsPrefix) is not { } index || index >= batchCount || !samePlan)
             {
                 stale.Add(item.Name);
             }

@@ -1,9 +1,11 @@
 using Azure.Core;
+using Azure.Core.Pipeline;
 using Azure.Identity;
 using Azure.Storage.Queues;
 using Microsoft.Extensions.Azure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace FetchFunctions.Core.Storage;
 
@@ -28,21 +30,33 @@ public static class StorageClientRegistration
                 // A connection string ("UseDevelopmentStorage=true" locally): the section-based overloads treat the
                 // section's own value as the client's connectionString argument.
                 IConfiguration connection = storage;
-                clients.AddBlobServiceClient(connection);
-                clients.AddQueueServiceClient(connection).ConfigureOptions(UseQueueTriggerEncoding);
+                clients.AddBlobServiceClient(connection).ConfigureOptions(UseCoreRetry);
+                clients.AddQueueServiceClient(connection).ConfigureOptions(UseQueueTriggerEncoding).ConfigureOptions(UseCoreRetry);
                 return;
             }
 
             // Identity-based connection (AzureWebJobsStorage__blobServiceUri, __queueServiceUri, __credential,
             // __clientId). The section-based overloads would look for a "serviceUri" key, so the URIs are read here.
             var credential = CreateCredential(storage);
-            clients.AddBlobServiceClient(ServiceUri(storage, connectionName, "blob")).WithCredential(credential);
+            clients.AddBlobServiceClient(ServiceUri(storage, connectionName, "blob")).WithCredential(credential).ConfigureOptions(UseCoreRetry);
             clients.AddQueueServiceClient(ServiceUri(storage, connectionName, "queue"))
                 .WithCredential(credential)
-                .ConfigureOptions(UseQueueTriggerEncoding);
+                .ConfigureOptions(UseQueueTriggerEncoding)
+                .ConfigureOptions(UseCoreRetry);
         });
         return services;
     }
+
+    /// <summary>Core's storage retry (see <c>Storage:RetryBudget</c>): exponential backoff for a bounded time once storage
+    /// has answered, a few quick tries before. Hosts that create their own storage clients set it on their options.</summary>
+    public static RetryPolicy CreateRetryPolicy(IServiceProvider services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        return new StorageRetryPolicy(services.GetRequiredService<IOptions<StorageOptions>>().Value.RetryBudget,
+            services.GetService<TimeProvider>() ?? TimeProvider.System);
+    }
+
+    private static void UseCoreRetry(ClientOptions options, IServiceProvider services) => options.RetryPolicy = CreateRetryPolicy(services);
 
     /// <summary>The queue extension reads and writes Base64 message bodies by default (host.json
     /// <c>extensions.queues.messageEncoding</c>); Core's queue client must match it.</summary>

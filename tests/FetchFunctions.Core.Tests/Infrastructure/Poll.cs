@@ -18,4 +18,21 @@ internal static class Poll
             }
         }
     }
+
+    /// <summary>The same for a condition that must ask something (storage, a process) each time; asked every 100 ms.</summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
+    {
+        using var deadline = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+        while (!await condition())
+        {
+            try
+            {
+                await Task.Delay(100, deadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"Gave up waiting for {what}.");
+            }
+        }
+    }
 }

@@ -105,7 +105,8 @@ public sealed class CrawlPlannerTests
 
         var plan = await sut.PlanAsync(ticket, CancellationToken.None);
 
-        Assert.Equal(new CrawlPlan("plan-1", 1234, 0, 25, 500, 1, 8), plan);
+        Assert.Equal(new CrawlPlan("plan-1", 1234, 0, 25, 500, 1, 8) { PlanId = plan.PlanId }, plan);
+        Assert.Matches("^[0-9a-f]{32}$", plan.PlanId);
         Assert.Equal([BlobNames.ShardManifest("plan-1", 0)], await ManifestBlobsAsync(host, "plan-1"));
         var manifests = await ManifestsAsync(host, plan);
         Assert.Equal(Enumerable.Range(0, 25), manifests.Select(m => m.BatchIndex));
@@ -126,6 +127,48 @@ public sealed class CrawlPlannerTests
         var second = (await ManifestsAsync(host, plan)).Select(m => string.Join('\n', m.Urls)).ToList();
 
         Assert.Equal(first, second);
+    }
+
+    [Fact]
+    public async Task PlanAsync_SameJobSubmittedAgain_SamePlanIdKeepsItsManifestsAndResults()
+    {
+        var (sut, host) = await CreateSutAsync();
+        await using var _ = host;
+        var store = host.Provider.GetRequiredService<JobStore>();
+        var first = await sut.PlanAsync(await SubmitAsync(host, "plan-5", Urls(100), batchSize: 10), CancellationToken.None);
+        var manifest = host.Container.GetBlobClient(BlobNames.ShardManifest("plan-5", 0));
+        var manifestETag = (await manifest.GetPropertiesAsync()).Value.ETag;
+        await store.UploadAsync(BlobNames.BatchResults("plan-5", 3), BinaryData.FromString("{}\n"), JobStore.NdjsonContentType, first.PlanId, CancellationToken.None);
+
+        // Submitted again later: another submission time, the same URLs and settings.
+        var second = await sut.PlanAsync(await SubmitAsync(host, "plan-5", Urls(100), batchSize: 10), CancellationToken.None);
+
+        Assert.Equal(first.PlanId, second.PlanId);
+        Assert.Equal(manifestETag, (await manifest.GetPropertiesAsync()).Value.ETag);
+        Assert.True(await host.ExistsAsync(BlobNames.BatchResults("plan-5", 3)));
+    }
+
+    [Fact]
+    public async Task PlanAsync_JobChangedUnderTheSameId_NewPlanIdRewritesManifestsAndDropsOldResults()
+    {
+        var (sut, host) = await CreateSutAsync();
+        await using var _ = host;
+        var store = host.Provider.GetRequiredService<JobStore>();
+        var first = await sut.PlanAsync(await SubmitAsync(host, "plan-6", Urls(100), batchSize: 10), CancellationToken.None);
+        await store.UploadAsync(BlobNames.BatchResults("plan-6", 3), BinaryData.FromString("{}\n"), JobStore.NdjsonContentType, first.PlanId, CancellationToken.None);
+
+        var changedSettings = await host.Provider.GetRequiredService<ICrawlIntake>().SubmitAsync(new CrawlJobRequest
+        {
+            JobId = "plan-6", Urls = Urls(100), Options = new CrawlJobOptions { BatchSize = 10, MaxRetries = 1 },
+        }, CancellationToken.None);
+        var second = await sut.PlanAsync(changedSettings.Ticket!, CancellationToken.None);
+        var changedUrls = await sut.PlanAsync(await SubmitAsync(host, "plan-6", Urls(101), batchSize: 10), CancellationToken.None);
+
+        Assert.NotEqual(first.PlanId, second.PlanId);
+        Assert.NotEqual(second.PlanId, changedUrls.PlanId);
+        Assert.NotEqual(first.PlanId, changedUrls.PlanId);
+        Assert.Equal(changedUrls.PlanId, await store.PlanIdOfAsync(BlobNames.ShardManifest("plan-6", 0), CancellationToken.None));
+        Assert.False(await host.ExistsAsync(BlobNames.BatchResults("plan-6", 3)));
     }
 
     [Fact]
@@ -162,7 +205,8 @@ public sealed class CrawlPlannerTests
         Assert.Equal(3, plan.BatchCount);
         Assert.Equal([0, 1, 2], (await ManifestsAsync(host, plan)).Select(m => m.BatchIndex));
         Assert.Equal([BlobNames.ShardManifest("plan-4", 0)], await ManifestBlobsAsync(host, "plan-4"));
-        Assert.True(await host.ExistsAsync(BlobNames.BatchResults("plan-4", 2)));
+        // Results of another plan are dropped, inside the new plan's range too: they describe other URLs or settings.
+        Assert.False(await host.ExistsAsync(BlobNames.BatchResults("plan-4", 2)));
         Assert.False(await host.ExistsAsync(BlobNames.BatchResults("plan-4", 9)));
         Assert.False(await host.ExistsAsync(BlobNames.Summary("plan-4")));
     }

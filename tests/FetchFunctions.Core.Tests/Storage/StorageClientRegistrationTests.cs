@@ -1,3 +1,4 @@
+using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
 using FetchFunctions.Core.Storage;
@@ -7,7 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace FetchFunctions.Core.Tests.Storage;
 
-// Clients are only built here; no test sends a request through them.
+// Clients are only built here; no test sends a request through them but to the shared Azurite or a loopback port nothing listens on.
 public sealed class StorageClientRegistrationTests
 {
     private static ServiceProvider CreateSut(Dictionary<string, string?> settings)
@@ -44,6 +45,20 @@ public sealed class StorageClientRegistrationTests
 
         var raw = (await new QueueClient(connection, queueName).ReceiveMessageAsync()).Value;
         Assert.Equal("{\"jobId\":\"a\"}", System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(raw.MessageText)));
+    }
+
+    [Fact]
+    public async Task AddFetchFunctionsStorage_ConnectionString_ClientsRetryWithCoresStoragePolicy()
+    {
+        // A loopback port nothing listens on: both clients give up after Core's first-contact tries and say what failed.
+        using var sut = CreateSut(new() { ["AzureWebJobsStorage"] = Cli.LocalStorage.AzuriteProcess.ConnectionStringFor(1, 1, 1) });
+
+        var blobError = await Assert.ThrowsAsync<RequestFailedException>(() => sut.GetRequiredService<BlobServiceClient>().GetPropertiesAsync());
+        var queueError = await Assert.ThrowsAsync<RequestFailedException>(() => sut.GetRequiredService<QueueServiceClient>().GetPropertiesAsync());
+
+        Assert.StartsWith("storage could not be reached for GET 127.0.0.1:1/devstoreaccount1", blobError.Message, StringComparison.Ordinal);
+        Assert.StartsWith("storage could not be reached for GET 127.0.0.1:1/devstoreaccount1", queueError.Message, StringComparison.Ordinal);
+        Assert.Contains($"({StorageRetryPolicy.FirstContactTries} tries)", blobError.Message, StringComparison.Ordinal);
     }
 
     [Fact]
