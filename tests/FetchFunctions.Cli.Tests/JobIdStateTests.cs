@@ -44,7 +44,7 @@ public sealed class JobIdStateTests
          (await container.GetBlobClient($"{jobId}/urls.txt").GetPropertiesAsync()).Value.ETag);
 
     private static async Task<ServiceProvider> CoreAsync(string container) =>
-        CoreHost.Build(await SharedAzurite.ConnectionStringAsync(), new Dictionary<string, string?> { ["Storage:ContainerName"] = container }, []);
+        CoreHost.Build(await SharedAzurite.ConnectionStringAsync(), new Dictionary<string, string?> { ["Storage:ContainerName"] = container }, [], Microsoft.Extensions.Logging.Abstractions.NullLoggerProvider.Instance);
 
     private static string NewContainer() => $"c{Guid.NewGuid():N}";
 
