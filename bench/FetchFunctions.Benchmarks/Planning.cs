@@ -96,7 +96,8 @@ internal static class Planning
             urls.Add(line);
         }
 
-        _ = CrawlPlanner.GroupByHost(urls);
+        var (_, hostStarts) = CrawlPlanner.GroupByHost(urls);
+        _ = BatchLayout.Assign(CrawlPlanner.HostSizes(hostStarts), job.Settings.BatchSize);
         var computeSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
 
         var calls = new Dictionary<string, int>(StringComparer.Ordinal);

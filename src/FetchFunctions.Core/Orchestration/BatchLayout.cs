@@ -1,16 +1,26 @@
 namespace FetchFunctions.Core.Orchestration;
 
-/// <summary>How a job's URLs map to batches. URLs are grouped by host and dealt round-robin: the URL at position p of
-/// the grouped order goes to batch p mod B. So batch sizes differ by at most one, and each host is spread over as many
-/// batches as it has URLs (up to B), with at most ⌈n/B⌉ of its n URLs in any batch.</summary>
+/// <summary>How a job's URLs map to batches, grouped by host so that per-host limits hold job-wide:
+/// <list type="bullet">
+/// <item>a host with more URLs than a batch holds gets ⌈n/B⌉ batches of its own, of sizes differing by at most one, at
+/// consecutive indexes: a <em>lane</em>, whose batches the orchestration runs one at a time;</item>
+/// <item>every other host lies wholly inside one batch, packed with other small hosts (next fit, in order of first
+/// appearance): such batches are independent.</item>
+/// </list>
+/// Lanes come first, longest first (the longest lane is the job's critical path, so it starts at once), then the shared
+/// batches. So the lanes are described by a few <see cref="LaneRun"/>s, however many hosts the job has. Next fit and the
+/// lane of a host just over B at most double the batches of a round-robin layout (⌈n/B⌉).</summary>
 internal static class BatchLayout
 {
+    /// <summary>Batches of a layout with every batch full: the fewest any layout has.</summary>
     public static int BatchCount(int urlCount, int batchSize) => (int)((urlCount + (long)batchSize - 1) / batchSize);
 
-    /// <summary>URLs in batch <paramref name="batch"/> of <paramref name="batchCount"/>: positions batch, batch + B, ….</summary>
+    /// <summary>URLs in batch <paramref name="batch"/> of the round-robin layout of earlier plans (positions batch,
+    /// batch + B, …), which plans without <see cref="CrawlPlan.ShardUrlCounts"/> still in flight were written with.</summary>
     public static int UrlsInBatch(int urlCount, int batchCount, int batch) =>
         urlCount / batchCount + (batch < urlCount % batchCount ? 1 : 0);
 
+    /// <summary>URLs in a range of batches of the round-robin layout (see <see cref="UrlsInBatch"/>).</summary>
     public static int UrlsInBatches(int urlCount, int batchCount, int firstBatch, int count)
     {
         if (batchCount == 0 || count <= 0)
@@ -31,10 +41,216 @@ internal static class BatchLayout
         return (first, Math.Min(plan.BatchesPerShard, plan.BatchCount - first));
     }
 
-    /// <summary>The plan of a job from its counts alone.</summary>
+    /// <summary>A plan from counts alone, every batch independent (no lanes).</summary>
     public static CrawlPlan Plan(string jobId, int urlCount, int duplicatesRemoved, int batchSize, int batchesPerShard, int maxBatchesInFlight)
     {
         var batches = BatchCount(urlCount, batchSize);
         return new CrawlPlan(jobId, urlCount, duplicatesRemoved, batches, batchesPerShard, ShardCount(batches, batchesPerShard), maxBatchesInFlight);
     }
+
+    /// <summary>The plan of a host layout: its batches, its lanes and, when it has several shards, each shard's URLs.</summary>
+    public static CrawlPlan Plan(string jobId, HostLayout layout, int duplicatesRemoved, int batchesPerShard, int maxBatchesInFlight)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        var batches = layout.BatchCount;
+        var shards = ShardCount(batches, batchesPerShard);
+        var shardUrls = shards <= 1
+            ? []
+            : Enumerable.Range(0, shards)
+                .Select(s => layout.UrlsInBatches(s * batchesPerShard, Math.Min(batchesPerShard, batches - s * batchesPerShard)))
+                .ToArray();
+        return new CrawlPlan(jobId, layout.UrlCount, duplicatesRemoved, batches, batchesPerShard, shards, maxBatchesInFlight)
+        {
+            Lanes = layout.Lanes,
+            ShardUrlCounts = shardUrls,
+        };
+    }
+
+    /// <summary>Lays out hosts of the given sizes (in order of first appearance) into batches of at most
+    /// <paramref name="batchSize"/> URLs. O(hosts + batches), plus a sort of the hosts bigger than a batch.</summary>
+    public static HostLayout Assign(IReadOnlyList<int> hostSizes, int batchSize)
+    {
+        ArgumentNullException.ThrowIfNull(hostSizes);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        var big = new List<(int Host, int Batches)>();
+        for (var host = 0; host < hostSizes.Count; host++)
+        {
+            if (hostSizes[host] > batchSize)
+            {
+                big.Add((host, BatchCount(hostSizes[host], batchSize)));
+            }
+        }
+
+        // Longest lane first; hosts of equal lanes in order of first appearance.
+        big.Sort((a, b) => a.Batches != b.Batches ? b.Batches.CompareTo(a.Batches) : a.Host.CompareTo(b.Host));
+
+        var segments = new List<HostSegment>(hostSizes.Count + big.Sum(h => h.Batches));
+        var batchStarts = new List<int> { 0 };
+        var lanes = new List<LaneRun>();
+        var urls = 0;
+        foreach (var (host, batches) in big)
+        {
+            var size = hostSizes[host];
+            var offset = 0;
+            for (var i = 0; i < batches; i++)
+            {
+                var count = size / batches + (i < size % batches ? 1 : 0);
+                segments.Add(new HostSegment(host, offset, count));
+                batchStarts.Add(segments.Count);
+                offset += count;
+            }
+
+            urls += size;
+            if (lanes.Count > 0 && lanes[^1].Length == batches)
+            {
+                lanes[^1] = lanes[^1] with { Count = lanes[^1].Count + 1 };
+            }
+            else
+            {
+                lanes.Add(new LaneRun(batches, 1));
+            }
+        }
+
+        var fill = 0;
+        for (var host = 0; host < hostSizes.Count; host++)
+        {
+            var size = hostSizes[host];
+            if (size > batchSize || size == 0)
+            {
+                continue;
+            }
+
+            if (fill + size > batchSize)
+            {
+                batchStarts.Add(segments.Count);
+                fill = 0;
+            }
+
+            segments.Add(new HostSegment(host, 0, size));
+            fill += size;
+            urls += size;
+        }
+
+        if (fill > 0)
+        {
+            batchStarts.Add(segments.Count);
+        }
+
+        return new HostLayout([.. segments], [.. batchStarts], [.. lanes], urls);
+    }
+
+    /// <summary>The lanes of <paramref name="lanes"/> (laid from batch 0) clipped to batches [first, first + count),
+    /// relative to <paramref name="first"/>: the lanes a shard of those batches must run one batch at a time.</summary>
+    public static IReadOnlyList<LaneRun> LanesWithin(IReadOnlyList<LaneRun> lanes, int first, int count)
+    {
+        ArgumentNullException.ThrowIfNull(lanes);
+        var within = new List<LaneRun>();
+        long end = (long)first + count;
+        long start = 0;
+        foreach (var run in lanes)
+        {
+            var runEnd = start + (long)run.Length * run.Count;
+            if (runEnd > first && start < end)
+            {
+                // The lanes of this run that meet the range: the first and last may be clipped, those between are whole.
+                var firstLane = Math.Max(0, (first - start) / run.Length);
+                var lastLane = Math.Min(run.Count - 1, (end - 1 - start) / run.Length);
+                for (var lane = firstLane; lane <= lastLane; lane++)
+                {
+                    var laneStart = start + lane * run.Length;
+                    var clipped = (int)(Math.Min(laneStart + run.Length, end) - Math.Max(laneStart, first));
+                    if (lane > firstLane && lane < lastLane)
+                    {
+                        Append(within, run.Length, (int)(lastLane - firstLane - 1));
+                        lane = lastLane - 1;
+                        continue;
+                    }
+
+                    Append(within, clipped, 1);
+                }
+            }
+
+            start = runEnd;
+        }
+
+        return within;
+    }
+
+    private static void Append(List<LaneRun> lanes, int length, int count)
+    {
+        if (lanes.Count > 0 && lanes[^1].Length == length)
+        {
+            lanes[^1] = lanes[^1] with { Count = lanes[^1].Count + count };
+        }
+        else
+        {
+            lanes.Add(new LaneRun(length, count));
+        }
+    }
+
+    /// <summary>Whether batch <paramref name="batch"/> continues the lane of the batch before it.</summary>
+    public static bool ContinuesLane(IReadOnlyList<LaneRun> lanes, int batch)
+    {
+        ArgumentNullException.ThrowIfNull(lanes);
+        long start = 0;
+        foreach (var run in lanes)
+        {
+            var runEnd = start + (long)run.Length * run.Count;
+            if (batch < runEnd)
+            {
+                return batch >= start && (batch - start) % run.Length != 0;
+            }
+
+            start = runEnd;
+        }
+
+        return false;
+    }
+
+    /// <summary>The batches a scheduler must run in order, one at a time: each lane as (First, Count), then every other
+    /// batch of <paramref name="batchCount"/> as a stream of one.</summary>
+    public static IEnumerable<(int First, int Count)> Streams(IReadOnlyList<LaneRun> lanes, int batchCount)
+    {
+        ArgumentNullException.ThrowIfNull(lanes);
+        var next = 0;
+        foreach (var run in lanes)
+        {
+            for (var lane = 0; lane < run.Count && next < batchCount; lane++)
+            {
+                var length = Math.Min(run.Length, batchCount - next);
+                yield return (next, length);
+                next += length;
+            }
+        }
+
+        for (; next < batchCount; next++)
+        {
+            yield return (next, 1);
+        }
+    }
+}
+
+/// <summary>Part of one host's URLs in a batch: <see cref="Count"/> URLs from <see cref="Offset"/> in the host's own order.</summary>
+internal readonly record struct HostSegment(int Host, int Offset, int Count);
+
+/// <summary>A layout of hosts into batches: batch b is <see cref="Segments"/>[<see cref="BatchStarts"/>[b] ..
+/// <see cref="BatchStarts"/>[b + 1]).</summary>
+internal sealed record HostLayout(HostSegment[] Segments, int[] BatchStarts, LaneRun[] Lanes, int UrlCount)
+{
+    public int BatchCount => BatchStarts.Length - 1;
+
+    public ReadOnlySpan<HostSegment> Batch(int batch) => Segments.AsSpan(BatchStarts[batch], BatchStarts[batch + 1] - BatchStarts[batch]);
+
+    public int UrlsInBatch(int batch)
+    {
+        var urls = 0;
+        foreach (var segment in Batch(batch))
+        {
+            urls += segment.Count;
+        }
+
+        return urls;
+    }
+
+    public int UrlsInBatches(int first, int count) => Enumerable.Range(first, count).Sum(UrlsInBatch);
 }

@@ -22,40 +22,42 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
         }
 
         var urls = await ReadUrlsAsync(job, cancellationToken).ConfigureAwait(false);
-        var plan = BatchLayout.Plan(job.JobId, urls.Length, job.DuplicatesRemoved, job.Settings.BatchSize, crawlOptions.Value.BatchesPerShard,
-            job.Settings.MaxBatchesInFlight);
+        var (order, hostStarts) = GroupByHost(urls);
+        var layout = BatchLayout.Assign(HostSizes(hostStarts), job.Settings.BatchSize);
+        var plan = BatchLayout.Plan(job.JobId, layout, job.DuplicatesRemoved, crawlOptions.Value.BatchesPerShard, job.Settings.MaxBatchesInFlight);
         if (plan.ShardCount > CrawlOptions.MaxShardsPerJob)
         {
-            // Intake checked the limit, but Crawl:BatchesPerShard may have been lowered since: fail plainly rather than
-            // schedule more calls than one orchestration history should hold.
+            // Intake checked the limit for full batches, but grouping by host may need more batches, and
+            // Crawl:BatchesPerShard may have been lowered since: fail plainly rather than schedule more calls than one
+            // orchestration history should hold.
             throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
                 $"Job {job.JobId} needs {plan.ShardCount} shards of {plan.BatchesPerShard} batches; at most {CrawlOptions.MaxShardsPerJob} are allowed."));
         }
 
-        var order = GroupByHost(urls);
         await Parallel.ForEachAsync(Enumerable.Range(0, plan.ShardCount),
             new ParallelOptions { MaxDegreeOfParallelism = ManifestUploadConcurrency, CancellationToken = cancellationToken },
             async (shard, token) =>
             {
                 var (first, count) = BatchLayout.ShardBatches(plan, shard);
-                var batches = Enumerable.Range(first, count).Select(batch => BatchUrls(urls, order, batch, plan.BatchCount));
+                var batches = Enumerable.Range(first, count).Select(batch => BatchUrls(urls, order, hostStarts, layout, batch));
                 await store.WriteShardManifestAsync(job.JobId, shard, first, batches, token).ConfigureAwait(false);
             })
             .ConfigureAwait(false);
         await store.DeleteStaleRunBlobsAsync(job.JobId, plan.BatchCount, plan.ShardCount, cancellationToken).ConfigureAwait(false);
-        LogPlanned(logger, job.JobId, plan.UrlCount, plan.BatchCount, plan.ShardCount);
+        var lanes = plan.Lanes.Sum(run => run.Count);
+        LogPlanned(logger, job.JobId, plan.UrlCount, plan.BatchCount, plan.ShardCount, lanes);
         return plan;
     }
 
     /// <summary>The URL indexes grouped by host (hosts in order of first appearance, URLs in list order within a
-    /// host). Dealing this order round-robin into batches spreads every host evenly (see <see cref="BatchLayout"/>).
+    /// host), and where each host's run starts in that order (one entry per host plus the end).
     /// A counting sort over host ids: O(n), two int arrays, one string per distinct host.</summary>
-    internal static int[] GroupByHost(IReadOnlyList<string> urls)
+    internal static (int[] Order, int[] HostStarts) GroupByHost(IReadOnlyList<string> urls)
     {
         ArgumentNullException.ThrowIfNull(urls);
         if (urls.Count == 0)
         {
-            return [];
+            return ([], [0]);
         }
 
         var hostIds = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -76,27 +78,46 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
             counts[id]++;
         }
 
-        var next = new int[counts.Count];
-        for (int id = 1, start = counts[0]; id < counts.Count; start += counts[id], id++)
+        var starts = new int[counts.Count + 1];
+        for (var id = 0; id < counts.Count; id++)
         {
-            next[id] = start;
+            starts[id + 1] = starts[id] + counts[id];
         }
 
+        var next = starts[..^1];
         var order = new int[urls.Count];
         for (var i = 0; i < urls.Count; i++)
         {
             order[next[hostOf[i]]++] = i;
         }
 
-        return order;
+        return (order, starts);
     }
 
-    /// <summary>The URLs of one batch: positions batch, batch + B, batch + 2B, … of the host-grouped order.</summary>
-    internal static IEnumerable<string> BatchUrls(IReadOnlyList<string> urls, int[] order, int batch, int batchCount)
+    internal static int[] HostSizes(int[] hostStarts)
     {
-        for (var position = batch; position < order.Length; position += batchCount)
+        ArgumentNullException.ThrowIfNull(hostStarts);
+        var sizes = new int[hostStarts.Length - 1];
+        for (var host = 0; host < sizes.Length; host++)
         {
-            yield return urls[order[position]];
+            sizes[host] = hostStarts[host + 1] - hostStarts[host];
+        }
+
+        return sizes;
+    }
+
+    /// <summary>The URLs of one batch of <paramref name="layout"/>, host segment after host segment.</summary>
+    internal static IEnumerable<string> BatchUrls(IReadOnlyList<string> urls, int[] order, int[] hostStarts, HostLayout layout, int batch)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        for (var s = layout.BatchStarts[batch]; s < layout.BatchStarts[batch + 1]; s++)
+        {
+            var segment = layout.Segments[s];
+            var start = hostStarts[segment.Host] + segment.Offset;
+            for (var position = start; position < start + segment.Count; position++)
+            {
+                yield return urls[order[position]];
+            }
         }
     }
 
@@ -126,6 +147,7 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
                 $"'{job.UrlListBlobName}' holds {count} URLs; job.json announces {job.UrlCount}."));
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Crawl {JobId}: {UrlCount} URLs planned in {BatchCount} batches and {ShardCount} shards")]
-    private static partial void LogPlanned(ILogger logger, string jobId, int urlCount, int batchCount, int shardCount);
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Crawl {JobId}: {UrlCount} URLs planned in {BatchCount} batches and {ShardCount} shards, {LaneCount} hosts in lanes of their own")]
+    private static partial void LogPlanned(ILogger logger, string jobId, int urlCount, int batchCount, int shardCount, int laneCount);
 }

@@ -44,7 +44,19 @@ public interface ICrawlActivities
 }
 
 /// <summary>The plan of a job: counts only, the URL lists are in blob manifests.</summary>
-public sealed record CrawlPlan(string JobId, int UrlCount, int DuplicatesRemoved, int BatchCount, int BatchesPerShard, int ShardCount, int MaxBatchesInFlight);
+public sealed record CrawlPlan(string JobId, int UrlCount, int DuplicatesRemoved, int BatchCount, int BatchesPerShard, int ShardCount, int MaxBatchesInFlight)
+{
+    /// <summary>The lanes, laid one after another from batch 0: the batches of each lane hold one host and run one at a
+    /// time; every later batch is independent. Empty in plans made before lanes (every batch independent).</summary>
+    public IReadOnlyList<LaneRun> Lanes { get; init; } = [];
+
+    /// <summary>URLs in each shard's batches, for its progress; empty with one shard.</summary>
+    public IReadOnlyList<int> ShardUrlCounts { get; init; } = [];
+}
+
+/// <summary><see cref="Count"/> consecutive lanes of <see cref="Length"/> batches each. Lanes are described by runs so
+/// that a plan stays small in orchestration history however many hosts a job has.</summary>
+public sealed record LaneRun(int Length, int Count);
 
 /// <summary>A shard of a job, run as its own (sub-)orchestration so that no history exceeds the cap. It carries the
 /// planned batches per shard, which say where its batches start and which manifest holds them.</summary>
@@ -55,6 +67,10 @@ public sealed record ShardWork(string JobId, int ShardIndex, int BatchesPerShard
 
     /// <summary>URLs in the shard's batches, for its progress.</summary>
     public int UrlCount { get; init; }
+
+    /// <summary>The lanes within the shard, laid from its first batch (see <see cref="CrawlPlan.Lanes"/>); the first may
+    /// continue a lane of the shard before, which the job orchestration never runs at the same time.</summary>
+    public IReadOnlyList<LaneRun> Lanes { get; init; } = [];
 }
 
 /// <summary>One batch to fetch; its URLs are in a shard manifest blob, which the planned batches per shard name.</summary>

@@ -50,12 +50,23 @@ public sealed class CrawlPlannerTests
         return names;
     }
 
+    /// <summary>The batches of <paramref name="urls"/> as the planner lays them out, and the plan's lanes.</summary>
+    private static (List<List<string>> Batches, LaneRun[] Lanes) Layout(IReadOnlyList<string> urls, int batchSize)
+    {
+        var (order, hostStarts) = CrawlPlanner.GroupByHost(urls);
+        var layout = BatchLayout.Assign(CrawlPlanner.HostSizes(hostStarts), batchSize);
+        return ([.. Enumerable.Range(0, layout.BatchCount).Select(b => CrawlPlanner.BatchUrls(urls, order, hostStarts, layout, b).ToList())], layout.Lanes);
+    }
+
+    private static string HostOf(string url) => UrlNormaliser.HostOf(url).ToString();
+
     [Fact]
     public void GroupByHost_SameInput_SameOrder()
     {
         var urls = Urls(10_000);
 
-        Assert.Equal(CrawlPlanner.GroupByHost(urls), CrawlPlanner.GroupByHost([.. urls]));
+        Assert.Equal(CrawlPlanner.GroupByHost(urls).Order, CrawlPlanner.GroupByHost([.. urls]).Order);
+        Assert.Equal(CrawlPlanner.GroupByHost(urls).HostStarts, CrawlPlanner.GroupByHost([.. urls]).HostStarts);
     }
 
     [Fact]
@@ -63,36 +74,59 @@ public sealed class CrawlPlannerTests
     {
         var urls = Urls(1000);
 
-        var order = CrawlPlanner.GroupByHost(urls);
+        var (order, hostStarts) = CrawlPlanner.GroupByHost(urls);
 
         Assert.Equal(Enumerable.Range(0, 1000), order.Order());
-        var hosts = order.Select(i => UrlNormaliser.HostOf(urls[i]).ToString()).ToList();
+        var hosts = order.Select(i => HostOf(urls[i])).ToList();
         var runs = hosts.Where((h, i) => i == 0 || hosts[i - 1] != h).ToList();
         Assert.Equal(runs.Count, runs.Distinct().Count());
-        Assert.Equal(urls.Select(u => UrlNormaliser.HostOf(u).ToString()).Distinct(), runs);
+        Assert.Equal(urls.Select(HostOf).Distinct(), runs);
+        Assert.Equal(runs.Count + 1, hostStarts.Length);
+        Assert.Equal(runs.Select(h => urls.Count(u => HostOf(u) == h)), CrawlPlanner.HostSizes(hostStarts));
     }
 
     [Theory]
     [InlineData(1000, 50)]
     [InlineData(12_345, 50)]
     [InlineData(999, 7)]
-    public void BatchUrls_Layout_BalancesBatchesAndSpreadsEveryHost(int count, int batchSize)
+    [InlineData(5000, 1)]
+    public void BatchUrls_Layout_EveryHostInOneBatchOrInALaneOfItsOwn(int count, int batchSize)
     {
         var urls = Urls(count);
-        var order = CrawlPlanner.GroupByHost(urls);
-        var batches = BatchLayout.BatchCount(count, batchSize);
 
-        var layout = Enumerable.Range(0, batches).Select(b => CrawlPlanner.BatchUrls(urls, order, b, batches).ToList()).ToList();
+        var (layout, lanes) = Layout(urls, batchSize);
 
         Assert.Equal(urls.Order(StringComparer.Ordinal), layout.SelectMany(b => b).Order(StringComparer.Ordinal));
-        Assert.All(layout, b => Assert.Equal(BatchLayout.UrlsInBatch(count, batches, layout.IndexOf(b)), b.Count));
-        foreach (var host in urls.GroupBy(u => UrlNormaliser.HostOf(u).ToString()))
+        Assert.All(layout, b => Assert.InRange(b.Count, 1, batchSize));
+        Assert.InRange(layout.Count, BatchLayout.BatchCount(count, batchSize), 2 * BatchLayout.BatchCount(count, batchSize));
+        var laneOf = BatchLayout.Streams(lanes, layout.Count).Where(s => s.Count > 1).ToList();
+        foreach (var host in urls.GroupBy(HostOf))
         {
-            var n = host.Count();
-            var perBatch = layout.Select(b => b.Count(u => UrlNormaliser.HostOf(u).SequenceEqual(host.Key))).ToList();
-            Assert.True(perBatch.Max() <= (n + batches - 1) / batches, $"{host.Key}: {perBatch.Max()} in one batch");
-            Assert.Equal(Math.Min(n, batches), perBatch.Count(c => c > 0));
+            var batches = Enumerable.Range(0, layout.Count).Where(b => layout[b].Any(u => HostOf(u) == host.Key)).ToList();
+            if (host.Count() <= batchSize)
+            {
+                Assert.Single(batches);
+                continue;
+            }
+
+            // A lane: consecutive batches, exactly one planned lane, holding this host only, sizes differing by at most one.
+            Assert.Contains((batches[0], batches.Count), laneOf);
+            Assert.Equal(Enumerable.Range(batches[0], batches.Count), batches);
+            Assert.Equal(BatchLayout.BatchCount(host.Count(), batchSize), batches.Count);
+            Assert.All(batches, b => Assert.All(layout[b], u => Assert.Equal(host.Key, HostOf(u))));
+            Assert.InRange(batches.Max(b => layout[b].Count) - batches.Min(b => layout[b].Count), 0, 1);
         }
+
+        Assert.Equal(urls.GroupBy(HostOf).Count(h => h.Count() > batchSize), laneOf.Count);
+    }
+
+    [Fact]
+    public void BatchUrls_SameInput_SameLayout()
+    {
+        var urls = Urls(5000);
+
+        Assert.Equal(Layout(urls, 30).Batches, Layout([.. urls], 30).Batches);
+        Assert.Equal(Layout(urls, 30).Lanes, Layout([.. urls], 30).Lanes);
     }
 
     [Fact]
@@ -105,10 +139,14 @@ public sealed class CrawlPlannerTests
 
         var plan = await sut.PlanAsync(ticket, CancellationToken.None);
 
-        Assert.Equal(new CrawlPlan("plan-1", 1234, 0, 25, 500, 1, 8), plan);
+        // big.example's 617 URLs need 13 batches; the rest pack into 13 more.
+        Assert.Equal(new CrawlPlan("plan-1", 1234, 0, 26, 500, 1, 8), plan with { Lanes = [], ShardUrlCounts = [] });
+        Assert.Equal([new LaneRun(13, 1)], plan.Lanes);
+        Assert.Empty(plan.ShardUrlCounts);
         Assert.Equal([BlobNames.ShardManifest("plan-1", 0)], await ManifestBlobsAsync(host, "plan-1"));
         var manifests = await ManifestsAsync(host, plan);
-        Assert.Equal(Enumerable.Range(0, 25), manifests.Select(m => m.BatchIndex));
+        Assert.Equal(Enumerable.Range(0, 26), manifests.Select(m => m.BatchIndex));
+        Assert.All(manifests.Take(13), m => Assert.All(m.Urls, u => Assert.Equal("big.example", HostOf(u))));
         Assert.All(manifests, m => Assert.Equal("plan-1", m.JobId));
         Assert.Equal(urls.Order(StringComparer.Ordinal), manifests.SelectMany(m => m.Urls).Order(StringComparer.Ordinal));
     }
@@ -159,8 +197,9 @@ public sealed class CrawlPlannerTests
         ticket = await SubmitAsync(host, "plan-4", Urls(30), batchSize: 10);
         var plan = await sut.PlanAsync(ticket, CancellationToken.None);
 
-        Assert.Equal(3, plan.BatchCount);
-        Assert.Equal([0, 1, 2], (await ManifestsAsync(host, plan)).Select(m => m.BatchIndex));
+        // big.example's 15 URLs take a lane of 2 batches, the 15 others pack into 2.
+        Assert.Equal(4, plan.BatchCount);
+        Assert.Equal([0, 1, 2, 3], (await ManifestsAsync(host, plan)).Select(m => m.BatchIndex));
         Assert.Equal([BlobNames.ShardManifest("plan-4", 0)], await ManifestBlobsAsync(host, "plan-4"));
         Assert.True(await host.ExistsAsync(BlobNames.BatchResults("plan-4", 2)));
         Assert.False(await host.ExistsAsync(BlobNames.BatchResults("plan-4", 9)));
