@@ -11,7 +11,8 @@ internal sealed record BatchLimits(int MaxConcurrency, int MaxConcurrencyPerHost
 /// <summary>Fetches the URLs of one batch through the engine: at most <see cref="BatchLimits.MaxConcurrency"/> in
 /// flight, at most <see cref="BatchLimits.MaxConcurrencyPerHost"/> per host, starts of one host at least
 /// <see cref="BatchLimits.PerHostDelay"/> apart, and nothing past <see cref="BatchLimits.Deadline"/>. Every URL gets
-/// exactly one result, in the order given.</summary>
+/// exactly one result, in the order given. The first start of each host also waits the delay, counted from the batch's
+/// start: a lane's batches run one after another, so the delay holds across them too.</summary>
 internal sealed class BatchFetcher(IFetchEngine engine, TimeProvider timeProvider)
 {
     public async Task<UrlResult[]> FetchAsync(string jobId, IReadOnlyList<string> urls, FetchPolicy policy, BatchLimits limits,
@@ -32,7 +33,7 @@ internal sealed class BatchFetcher(IFetchEngine engine, TimeProvider timeProvide
                 var host = UrlNormaliser.HostOf(urls[i]).ToString();
                 if (!gates.TryGetValue(host, out var gate))
                 {
-                    gate = new HostGate(limits.MaxConcurrencyPerHost);
+                    gate = new HostGate(limits.MaxConcurrencyPerHost, limits.PerHostDelay, timeProvider);
                     gates.Add(host, gate);
                 }
 
@@ -95,10 +96,12 @@ internal sealed class BatchFetcher(IFetchEngine engine, TimeProvider timeProvide
     }
 
     /// <summary>Per-host limits: a semaphore for concurrency and the earliest time the next fetch may start.</summary>
-    private sealed class HostGate(int maxConcurrency) : IDisposable
+    private sealed class HostGate(int maxConcurrency, TimeSpan delay, TimeProvider time) : IDisposable
     {
         private readonly Lock _lock = new();
-        private long _nextStart;
+
+        // The previous batch of the host's lane may have started a fetch just before it ended.
+        private long _nextStart = time.GetTimestamp() + (long)(delay.TotalSeconds * time.TimestampFrequency);
 
         public SemaphoreSlim Slots { get; } = new(maxConcurrency, maxConcurrency);
 
