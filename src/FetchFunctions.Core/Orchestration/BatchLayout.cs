@@ -34,7 +34,7 @@ internal static class BatchLayout
 
     public static int ShardCount(int batchCount, int batchesPerShard) => (batchCount + batchesPerShard - 1) / batchesPerShard;
 
-    /// <summary>The batches of shard <paramref name="shard"/>: the first one and how many.</summary>
+    /// <summary>The batches of shard <paramref name="shard"/>'s manifest: the first one and how many.</summary>
     public static (int First, int Count) ShardBatches(CrawlPlan plan, int shard)
     {
         var first = shard * plan.BatchesPerShard;
@@ -48,7 +48,8 @@ internal static class BatchLayout
         return new CrawlPlan(jobId, urlCount, duplicatesRemoved, batches, batchesPerShard, ShardCount(batches, batchesPerShard), maxBatchesInFlight);
     }
 
-    /// <summary>The plan of a host layout: its batches, its lanes and, when it has several shards, each shard's URLs.</summary>
+    /// <summary>The plan of a host layout: its batches, its lanes and, when it has several shards, the URLs of the
+    /// batches each shard runs (see <see cref="ShardRanges"/>).</summary>
     public static CrawlPlan Plan(string jobId, HostLayout layout, int duplicatesRemoved, int batchesPerShard, int maxBatchesInFlight)
     {
         ArgumentNullException.ThrowIfNull(layout);
@@ -56,9 +57,7 @@ internal static class BatchLayout
         var shards = ShardCount(batches, batchesPerShard);
         var shardUrls = shards <= 1
             ? []
-            : Enumerable.Range(0, shards)
-                .Select(s => layout.UrlsInBatches(s * batchesPerShard, Math.Min(batchesPerShard, batches - s * batchesPerShard)))
-                .ToArray();
+            : ShardRanges(layout.Lanes, batches, batchesPerShard).Select(range => layout.UrlsInBatches(range.First, range.Count)).ToArray();
         return new CrawlPlan(jobId, layout.UrlCount, duplicatesRemoved, batches, batchesPerShard, shards, maxBatchesInFlight)
         {
             Lanes = layout.Lanes,
@@ -189,7 +188,10 @@ internal static class BatchLayout
     }
 
     /// <summary>Whether batch <paramref name="batch"/> continues the lane of the batch before it.</summary>
-    public static bool ContinuesLane(IReadOnlyList<LaneRun> lanes, int batch)
+    public static bool ContinuesLane(IReadOnlyList<LaneRun> lanes, int batch) => LaneOf(lanes, batch) is { } lane && lane.Start < batch;
+
+    /// <summary>The lane batch <paramref name="batch"/> is in, as [Start, End), or null for an independent batch.</summary>
+    public static (int Start, int End)? LaneOf(IReadOnlyList<LaneRun> lanes, int batch)
     {
         ArgumentNullException.ThrowIfNull(lanes);
         long start = 0;
@@ -198,13 +200,43 @@ internal static class BatchLayout
             var runEnd = start + (long)run.Length * run.Count;
             if (batch < runEnd)
             {
-                return batch >= start && (batch - start) % run.Length != 0;
+                if (batch < start || run.Length < 2)
+                {
+                    return null;
+                }
+
+                var laneStart = (int)(start + (batch - start) / run.Length * run.Length);
+                return (laneStart, laneStart + run.Length);
             }
 
             start = runEnd;
         }
 
-        return false;
+        return null;
+    }
+
+    /// <summary>The batches each shard's orchestration runs. Shard s's manifest holds batches [s·P, (s+1)·P), but a lane
+    /// that crosses the end of its range is run whole by the shard it starts in (any orchestration may run any batch:
+    /// the batch's index names its manifest), and the next shard starts after it. Only a lane too long for that (the
+    /// shard would schedule more than <see cref="Jobs.CrawlOptions.MaxCallsPerOrchestration"/> calls) is split between
+    /// shards, which then share it and run one after another. With no lanes, shard s runs [s·P, (s+1)·P).</summary>
+    public static (int First, int Count)[] ShardRanges(IReadOnlyList<LaneRun> lanes, int batchCount, int batchesPerShard)
+    {
+        var ranges = new (int First, int Count)[ShardCount(batchCount, batchesPerShard)];
+        var start = 0;
+        for (var shard = 0; shard < ranges.Length; shard++)
+        {
+            var end = shard == ranges.Length - 1 ? batchCount : Math.Max((shard + 1) * batchesPerShard, start);
+            if (end < batchCount && LaneOf(lanes, end) is { } lane && lane.Start < end && lane.End - start <= Jobs.CrawlOptions.MaxCallsPerOrchestration)
+            {
+                end = lane.End;
+            }
+
+            ranges[shard] = (start, end - start);
+            start = end;
+        }
+
+        return ranges;
     }
 
     /// <summary>The batches a scheduler must run in order, one at a time: each lane as (First, Count), then every other

@@ -77,12 +77,14 @@ public static partial class CrawlOrchestration
     {
         ArgumentNullException.ThrowIfNull(plan);
         var perShardWindow = Math.Max(1, plan.MaxBatchesInFlight / ShardsInFlight(plan));
+        var ranges = BatchLayout.ShardRanges(plan.Lanes, plan.BatchCount, plan.BatchesPerShard);
         var shards = new List<ShardWork>(plan.ShardCount);
         for (var index = 0; index < plan.ShardCount; index++)
         {
-            var (first, count) = BatchLayout.ShardBatches(plan, index);
+            var (first, count) = ranges[index];
             shards.Add(new ShardWork(plan.JobId, index, plan.BatchesPerShard, count, Math.Min(perShardWindow, count))
             {
+                Skipped = first - index * plan.BatchesPerShard,
                 // Plans made before lanes carry no shard counts: their batches were dealt round-robin.
                 UrlCount = plan.ShardUrlCounts.Count == plan.ShardCount
                     ? plan.ShardUrlCounts[index]
@@ -94,15 +96,16 @@ public static partial class CrawlOrchestration
         return shards;
     }
 
-    /// <summary>The shards run in order, one at a time: each run of shards joined by lanes that cross their boundaries,
-    /// and every other shard on its own.</summary>
+    /// <summary>The shards run in order, one at a time: each run of shards that share a lane too long for one shard, and
+    /// every other shard on its own.</summary>
     internal static IEnumerable<(int First, int Count)> ShardStreams(CrawlPlan plan)
     {
         ArgumentNullException.ThrowIfNull(plan);
+        var ranges = BatchLayout.ShardRanges(plan.Lanes, plan.BatchCount, plan.BatchesPerShard);
         var first = 0;
         for (var shard = 1; shard <= plan.ShardCount; shard++)
         {
-            if (shard == plan.ShardCount || !BatchLayout.ContinuesLane(plan.Lanes, shard * plan.BatchesPerShard))
+            if (shard == plan.ShardCount || !BatchLayout.ContinuesLane(plan.Lanes, ranges[shard].First))
             {
                 yield return (first, shard - first);
                 first = shard;

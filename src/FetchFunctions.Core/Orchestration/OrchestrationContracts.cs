@@ -63,13 +63,18 @@ public sealed record LaneRun(int Length, int Count);
 public sealed record ShardWork(string JobId, int ShardIndex, int BatchesPerShard, int BatchCount, int MaxBatchesInFlight)
 {
     /// <summary>The index of the shard's first batch.</summary>
-    public int FirstBatch => ShardIndex * BatchesPerShard;
+    public int FirstBatch => ShardIndex * BatchesPerShard + Skipped;
+
+    /// <summary>Batches at the start of the shard's manifest that the shard before runs, finishing a lane it started
+    /// (see <see cref="BatchLayout.ShardRanges"/>); <see cref="BatchCount"/> may likewise reach into the next manifest.</summary>
+    public int Skipped { get; init; }
 
     /// <summary>URLs in the shard's batches, for its progress.</summary>
     public int UrlCount { get; init; }
 
     /// <summary>The lanes within the shard, laid from its first batch (see <see cref="CrawlPlan.Lanes"/>); the first may
-    /// continue a lane of the shard before, which the job orchestration never runs at the same time.</summary>
+    /// continue a lane of the shard before (a lane too long for one shard), which the job orchestration then never runs at
+    /// the same time.</summary>
     public IReadOnlyList<LaneRun> Lanes { get; init; } = [];
 }
 

@@ -106,6 +106,31 @@ public sealed class BatchLayoutTests
         Assert.Equal([1, 2, 4, 5, 7], continues);
     }
 
+    [Theory]
+    // Lanes 5x2, 3x1, 2x1 cover batches 0-4, 5-9, 10-12, 13-14; 20 batches.
+    [InlineData(4, "0+5 5+5 10+3 13+3 16+4")]
+    [InlineData(5, "0+5 5+5 10+5 15+5")]
+    [InlineData(3, "0+5 5+5 10+0 10+3 13+2 15+3 18+2")]
+    [InlineData(20, "0+20")]
+    public void ShardRanges_LanesCrossingBoundaries_RunWholeByTheShardTheyStartIn(int batchesPerShard, string expected)
+    {
+        LaneRun[] lanes = [new(5, 2), new(3, 1), new(2, 1)];
+
+        var ranges = BatchLayout.ShardRanges(lanes, 20, batchesPerShard);
+
+        Assert.Equal(expected, string.Join(' ', ranges.Select(r => $"{r.First}+{r.Count}")));
+    }
+
+    [Fact]
+    public void ShardRanges_LaneLongerThanOneOrchestrationMaySchedule_SplitAtShardBoundaries()
+    {
+        var ranges = BatchLayout.ShardRanges([new LaneRun(2500, 1)], 2600, 500);
+
+        // Shard 2 could take the rest of the lane (batches 1000-2499) only by scheduling more than the cap allows;
+        // shard 3 can (1500-2499 is 1000 calls).
+        Assert.Equal([(0, 500), (500, 500), (1000, 500), (1500, 1000), (2500, 0), (2500, 100)], ranges);
+    }
+
     [Fact]
     public void Streams_Lanes_EachLaneOneStreamThenSingles()
     {

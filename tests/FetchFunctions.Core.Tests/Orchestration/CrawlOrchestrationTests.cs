@@ -432,24 +432,23 @@ public sealed class CrawlOrchestrationTests
         Assert.Equal(Enumerable.Range(0, 100), history.Calls.Where(c => c.Name == CrawlFunctionNames.FetchBatchActivity).Select(BatchOf));
     }
 
-    [Theory]
-    [InlineData(7)]
-    [InlineData(8)]
-    public void RunJobAsync_ShardsSharingALane_NeverInFlightTogether(int seed)
+    /// <summary>Asserts what every sharded lane job must hold: each batch run once, by one shard; shards sharing a lane
+    /// never in flight together; within each shard, a lane's batches one at a time and in order.</summary>
+    private static void AssertShardsKeepLanes(FakeJob sut, Recorder recorder)
     {
-        // Batch size 10, 4 batches per shard: lanes of 9, 7, 5, 3 and 2 batches cross shard boundaries; 40 small hosts follow.
-        var sut = CreateSut([90, 3, 70, 50, 30, 20, .. Enumerable.Repeat(4, 40)], batchSize: 10, batchesPerShard: 4, window: 4);
-
-        var (summary, recorder) = sut.Run(seed);
-
         var plan = sut.Plan;
         var job = recorder.Histories[JobId];
         var laneOf = LaneOfBatch(plan);
+        var shardInputs = sut.ShardInputs.Values.OrderBy(s => s.ShardIndex).ToList();
+        Assert.Equal(plan.ShardCount, shardInputs.Count);
+        Assert.Equal(Enumerable.Range(0, plan.BatchCount), shardInputs.SelectMany(s => Enumerable.Range(s.FirstBatch, s.BatchCount)));
+        var fetched = recorder.Histories.Values.SelectMany(h => h.Calls).Where(c => c.Name == CrawlFunctionNames.FetchBatchActivity).Select(BatchOf);
+        Assert.Equal(Enumerable.Range(0, plan.BatchCount), fetched.Order());
+
         var shardOfCall = job.Calls.Select(c => c.Kind == "orchestration" ? int.Parse(c.InstanceId![^4..], System.Globalization.CultureInfo.InvariantCulture) : -1).ToList();
-        var lanesOfShard = Enumerable.Range(0, plan.ShardCount)
-            .Select(s => Enumerable.Range(s * 4, Math.Min(4, plan.BatchCount - s * 4)).Select(b => laneOf[b]).Where(l => l is not null).ToHashSet())
+        var lanesOfShard = shardInputs
+            .Select(s => Enumerable.Range(s.FirstBatch, s.BatchCount).Select(b => laneOf[b]).Where(l => l is not null).ToHashSet())
             .ToList();
-        Assert.Contains(Enumerable.Range(1, plan.ShardCount - 1), s => lanesOfShard[s].Overlaps(lanesOfShard[s - 1]));
         foreach (var inFlight in InFlightSets(job))
         {
             var shards = inFlight.Where(c => shardOfCall[c] >= 0).Select(c => shardOfCall[c]).ToList();
@@ -459,15 +458,51 @@ public sealed class CrawlOrchestrationTests
             }
         }
 
-        Assert.Contains(job.InFlightAtSchedule, n => n > 1);
         foreach (var (instanceId, shard) in sut.ShardInputs)
         {
             Assert.Equal(BatchLayout.LanesWithin(plan.Lanes, shard.FirstBatch, shard.BatchCount), shard.Lanes);
             AssertLanesOneAtATime(recorder.Histories[instanceId], laneOf[shard.FirstBatch..(shard.FirstBatch + shard.BatchCount)], shard.FirstBatch);
+            Assert.InRange(recorder.Histories[instanceId].Calls.Count, 0, CrawlOptions.MaxCallsPerOrchestration);
         }
 
-        Assert.Equal(plan.ShardUrlCounts, sut.ShardInputs.OrderBy(s => s.Value.ShardIndex).Select(s => s.Value.UrlCount));
-        Assert.Equal(plan.UrlCount, summary.Total);
+        Assert.Equal(plan.ShardUrlCounts, shardInputs.Select(s => s.UrlCount));
+    }
+
+    [Theory]
+    [InlineData(7)]
+    [InlineData(8)]
+    public void RunJobAsync_LanesCrossingShardBoundaries_EachRunWholeByTheShardItStartsIn(int seed)
+    {
+        // Batch size 10, 4 batches per shard: lanes of 9, 7, 5, 3 and 2 batches would cross shard boundaries; 40 small hosts follow.
+        var sut = CreateSut([90, 3, 70, 50, 30, 20, .. Enumerable.Repeat(4, 40)], batchSize: 10, batchesPerShard: 4, window: 4);
+
+        var (summary, recorder) = sut.Run(seed);
+
+        AssertShardsKeepLanes(sut, recorder);
+        // No shard starts inside a lane, so no two shards share one and they run side by side.
+        Assert.All(sut.ShardInputs.Values, s => Assert.False(BatchLayout.ContinuesLane(sut.Plan.Lanes, s.FirstBatch)));
+        Assert.Contains(sut.ShardInputs.Values, s => s.FirstBatch + s.BatchCount > (s.ShardIndex + 1) * 4);
+        Assert.Contains(recorder.Histories[JobId].InFlightAtSchedule, n => n > 1);
+        Assert.Equal(sut.Plan.UrlCount, summary.Total);
+    }
+
+    [Theory]
+    [InlineData(9)]
+    [InlineData(10)]
+    public void RunJobAsync_LaneLongerThanAShardMayRun_SharedShardsNeverInFlightTogether(int seed)
+    {
+        // A host of 3000 URLs in batches of 2: a lane of 1500 batches, more than one orchestration may schedule, so it
+        // spans shards 0-2 (400 batches each); two more lanes and 100 small hosts fill shards 3 and 4.
+        var sut = CreateSut([3000, 60, 40, .. Enumerable.Repeat(2, 100)], batchSize: 2, batchesPerShard: 400, window: 4);
+
+        var (summary, recorder) = sut.Run(seed);
+
+        AssertShardsKeepLanes(sut, recorder);
+        Assert.Equal([(0, 400), (400, 400), (800, 700), (1500, 100), (1600, 50)],
+            sut.ShardInputs.Values.OrderBy(s => s.ShardIndex).Select(s => (s.FirstBatch, s.BatchCount)));
+        Assert.Equal([(0, 3), (3, 1), (4, 1)], CrawlOrchestration.ShardStreams(sut.Plan));
+        Assert.Contains(recorder.Histories[JobId].InFlightAtSchedule, n => n > 1);
+        Assert.Equal(sut.Plan.UrlCount, summary.Total);
     }
 
     [Theory]
