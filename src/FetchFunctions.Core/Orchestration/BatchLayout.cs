@@ -66,40 +66,84 @@ internal static class BatchLayout
     }
 
     /// <summary>Lays out hosts of the given sizes (in order of first appearance) into batches of at most
-    /// <paramref name="batchSize"/> URLs. O(hosts + batches), plus a sort of the hosts bigger than a batch.</summary>
-    public static HostLayout Assign(IReadOnlyList<int> hostSizes, int batchSize)
+    /// <paramref name="batchSize"/> URLs. Hosts bigger than a batch share lanes, at least
+    /// <paramref name="hostsPerLane"/> to a lane where there are enough of them (so a lane's batch can use its whole
+    /// concurrency, one host taking at most its per-host share), in as many lanes as the window runs at once or a
+    /// multiple of it (so no lane is left running alone at the end); each host goes to the lane with the fewest URLs so
+    /// far, biggest hosts first. Within a lane, each host's URLs are spread evenly over the lane's batches.
+    /// O(hosts × log lanes + batches × hosts per lane).</summary>
+    public static HostLayout Assign(IReadOnlyList<int> hostSizes, int batchSize, int hostsPerLane = 1, int window = int.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(hostSizes);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        var big = new List<(int Host, int Batches)>();
+        ArgumentOutOfRangeException.ThrowIfLessThan(hostsPerLane, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(window, 1);
+        var big = new List<int>();
         for (var host = 0; host < hostSizes.Count; host++)
         {
             if (hostSizes[host] > batchSize)
             {
-                big.Add((host, BatchCount(hostSizes[host], batchSize)));
+                big.Add(host);
             }
         }
 
-        // Longest lane first; hosts of equal lanes in order of first appearance.
-        big.Sort((a, b) => a.Batches != b.Batches ? b.Batches.CompareTo(a.Batches) : a.Host.CompareTo(b.Host));
+        // Biggest first; hosts of equal size in order of first appearance.
+        big.Sort((a, b) => hostSizes[a] != hostSizes[b] ? hostSizes[b].CompareTo(hostSizes[a]) : a.CompareTo(b));
+        var fullLanes = (big.Count + hostsPerLane - 1) / hostsPerLane;
+        var laneCount = fullLanes <= window ? fullLanes : fullLanes / window * window;
+        var laneHosts = new List<int>[laneCount];
+        var laneUrls = new long[laneCount];
+        var lightest = new PriorityQueue<int, (long Urls, int Lane)>(laneCount);
+        for (var lane = 0; lane < laneCount; lane++)
+        {
+            laneHosts[lane] = [];
+            lightest.Enqueue(lane, (0, lane));
+        }
 
-        var segments = new List<HostSegment>(hostSizes.Count + big.Sum(h => h.Batches));
+        foreach (var host in big)
+        {
+            var lane = lightest.Dequeue();
+            laneHosts[lane].Add(host);
+            laneUrls[lane] += hostSizes[host];
+            lightest.Enqueue(lane, (laneUrls[lane], lane));
+        }
+
+        // Longest lane first (the longest is the job's critical path, so it starts at once); ties in lane order.
+        var order = Enumerable.Range(0, laneCount).Select(lane => (Lane: lane, Batches: BatchCount((int)laneUrls[lane], batchSize)))
+            .OrderByDescending(l => l.Batches).ThenBy(l => l.Lane).ToList();
+
+        var segments = new List<HostSegment>(hostSizes.Count + order.Sum(l => l.Batches * laneHosts[l.Lane].Count));
         var batchStarts = new List<int> { 0 };
         var lanes = new List<LaneRun>();
         var urls = 0;
-        foreach (var (host, batches) in big)
+        foreach (var (lane, batches) in order)
         {
-            var size = hostSizes[host];
-            var offset = 0;
-            for (var i = 0; i < batches; i++)
+            // Each host gets ⌊n/L⌋ URLs in every batch of the lane; the remainders are dealt on round-robin from host to
+            // host, so batch sizes differ by at most one and none exceeds the batch size.
+            var offsets = new int[laneHosts[lane].Count];
+            var firstExtra = new int[offsets.Length];
+            for (var i = 1; i < offsets.Length; i++)
             {
-                var count = size / batches + (i < size % batches ? 1 : 0);
-                segments.Add(new HostSegment(host, offset, count));
-                batchStarts.Add(segments.Count);
-                offset += count;
+                firstExtra[i] = (firstExtra[i - 1] + hostSizes[laneHosts[lane][i - 1]] % batches) % batches;
             }
 
-            urls += size;
+            for (var batch = 0; batch < batches; batch++)
+            {
+                for (var i = 0; i < offsets.Length; i++)
+                {
+                    var size = hostSizes[laneHosts[lane][i]];
+                    var count = size / batches + ((batch - firstExtra[i] + batches) % batches < size % batches ? 1 : 0);
+                    if (count > 0)
+                    {
+                        segments.Add(new HostSegment(laneHosts[lane][i], offsets[i], count));
+                        offsets[i] += count;
+                    }
+                }
+
+                batchStarts.Add(segments.Count);
+            }
+
+            urls += (int)laneUrls[lane];
             if (lanes.Count > 0 && lanes[^1].Length == batches)
             {
                 lanes[^1] = lanes[^1] with { Count = lanes[^1].Count + 1 };

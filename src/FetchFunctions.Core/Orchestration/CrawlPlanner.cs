@@ -23,7 +23,8 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
 
         var urls = await ReadUrlsAsync(job, cancellationToken).ConfigureAwait(false);
         var (order, hostStarts) = GroupByHost(urls);
-        var layout = BatchLayout.Assign(HostSizes(hostStarts), job.Settings.BatchSize);
+        var layout = BatchLayout.Assign(HostSizes(hostStarts), job.Settings.BatchSize, HostsPerLane(job.Settings, crawlOptions.Value),
+            job.Settings.MaxBatchesInFlight);
         var plan = BatchLayout.Plan(job.JobId, layout, job.DuplicatesRemoved, crawlOptions.Value.BatchesPerShard, job.Settings.MaxBatchesInFlight);
         if (plan.ShardCount > CrawlOptions.MaxShardsPerJob)
         {
@@ -92,6 +93,17 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
         }
 
         return (order, starts);
+    }
+
+    /// <summary>Hosts a lane's batch needs to use all its fetch slots, each host taking at most its own limit: ⌈C / P⌉
+    /// with the limits the batch activity applies (the job's, tightened by the operator's).</summary>
+    internal static int HostsPerLane(JobSettings settings, CrawlOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(options);
+        var concurrency = Math.Min(settings.MaxConcurrency, options.MaxConcurrency);
+        var perHost = Math.Max(1, Math.Min(settings.MaxConcurrencyPerHost, options.MaxConcurrencyPerHost));
+        return Math.Max(1, (concurrency + perHost - 1) / perHost);
     }
 
     internal static int[] HostSizes(int[] hostStarts)

@@ -57,11 +57,37 @@ public sealed class BatchLayoutTests
     }
 
     [Fact]
+    public void Assign_BigHostsWithHostsPerLane_SharesLanesBalancedBiggestFirst()
+    {
+        // Two hosts to a lane: lane 0 gets 30 then 12 (the lighter lane after 25 and 22 went to lane 1); each host's URLs
+        // spread evenly over its lane's 5 batches, remainders dealt round-robin; the small host packs after the lanes.
+        var layout = BatchLayout.Assign([30, 25, 22, 12, 3], batchSize: 10, hostsPerLane: 2, window: 8);
+
+        Assert.Equal("0:6+3:3 | 0:6+3:3 | 0:6+3:2 | 0:6+3:2 | 0:6+3:2 | 1:5+2:5 | 1:5+2:5 | 1:5+2:4 | 1:5+2:4 | 1:5+2:4 | 4:3", Describe(layout));
+        Assert.Equal([new LaneRun(5, 2)], layout.Lanes);
+    }
+
+    [Theory]
+    // 13 lanes' worth of hosts (4 to a lane) but a window of 8: 8 lanes, so none is left running alone at the end.
+    [InlineData(50, 4, 8, 8)]
+    [InlineData(50, 4, 4, 12)]
+    [InlineData(50, 4, 16, 13)]
+    [InlineData(50, 1, 8, 48)]
+    [InlineData(3, 4, 8, 1)]
+    public void Assign_ManyBigHosts_LanesAMultipleOfTheWindowOrAllAtOnce(int hosts, int hostsPerLane, int window, int lanes)
+    {
+        var layout = BatchLayout.Assign([.. Enumerable.Repeat(400, hosts)], batchSize: 50, hostsPerLane, window);
+
+        Assert.Equal(lanes, layout.Lanes.Sum(l => l.Count));
+        Assert.Equal(hosts * 400, layout.UrlCount);
+    }
+
+    [Fact]
     public void Assign_SameSizes_SameLayout()
     {
         var sizes = Enumerable.Range(0, 5000).Select(i => i * 7919 % 113 + 1).ToArray();
 
-        Assert.Equal(Describe(BatchLayout.Assign(sizes, 50)), Describe(BatchLayout.Assign([.. sizes], 50)));
+        Assert.Equal(Describe(BatchLayout.Assign(sizes, 50, 4, 8)), Describe(BatchLayout.Assign([.. sizes], 50, 4, 8)));
     }
 
     [Theory]

@@ -51,12 +51,18 @@ public sealed class CrawlPlannerTests
     }
 
     /// <summary>The batches of <paramref name="urls"/> as the planner lays them out, and the plan's lanes.</summary>
-    private static (List<List<string>> Batches, LaneRun[] Lanes) Layout(IReadOnlyList<string> urls, int batchSize)
+    private static (List<List<string>> Batches, LaneRun[] Lanes) Layout(IReadOnlyList<string> urls, int batchSize, int hostsPerLane = 1,
+        int window = int.MaxValue)
     {
         var (order, hostStarts) = CrawlPlanner.GroupByHost(urls);
-        var layout = BatchLayout.Assign(CrawlPlanner.HostSizes(hostStarts), batchSize);
+        var layout = BatchLayout.Assign(CrawlPlanner.HostSizes(hostStarts), batchSize, hostsPerLane, window);
         return ([.. Enumerable.Range(0, layout.BatchCount).Select(b => CrawlPlanner.BatchUrls(urls, order, hostStarts, layout, b).ToList())], layout.Lanes);
     }
+
+    /// <summary>Many hosts of many sizes: 40 of 30 to 420 URLs, and single-URL hosts.</summary>
+    private static List<string> ManyHosts(int count) => [.. Enumerable.Range(0, count).Select(i => i % 3 == 0
+        ? $"http://single{i}.example/"
+        : $"https://h{i % 40}.example/{i}?n={i * 7 % 40 * 10}")];
 
     private static string HostOf(string url) => UrlNormaliser.HostOf(url).ToString();
 
@@ -86,38 +92,85 @@ public sealed class CrawlPlannerTests
     }
 
     [Theory]
-    [InlineData(1000, 50)]
-    [InlineData(12_345, 50)]
-    [InlineData(999, 7)]
-    [InlineData(5000, 1)]
-    public void BatchUrls_Layout_EveryHostInOneBatchOrInALaneOfItsOwn(int count, int batchSize)
+    [InlineData(1000, 50, 1, int.MaxValue)]
+    [InlineData(12_345, 50, 1, int.MaxValue)]
+    [InlineData(999, 7, 1, int.MaxValue)]
+    [InlineData(5000, 1, 1, int.MaxValue)]
+    [InlineData(12_345, 50, 4, 8)]
+    [InlineData(999, 7, 3, 2)]
+    public void BatchUrls_Layout_EveryHostInOneBatchOrInOneLane(int count, int batchSize, int hostsPerLane, int window)
     {
         var urls = Urls(count);
 
-        var (layout, lanes) = Layout(urls, batchSize);
+        AssertHostsInOneBatchOrOneLane(urls, batchSize, hostsPerLane, window);
+    }
+
+    [Theory]
+    [InlineData(20_000, 50, 4, 8)]
+    [InlineData(20_000, 50, 1, 8)]
+    [InlineData(20_000, 20, 16, 3)]
+    [InlineData(6000, 50, 4, 256)]
+    public void BatchUrls_ManyBigHosts_GroupedIntoLanesOfAtLeastHostsPerLaneInWindowMultiples(int count, int batchSize, int hostsPerLane, int window)
+    {
+        var urls = ManyHosts(count);
+
+        var (batches, lanes) = AssertHostsInOneBatchOrOneLane(urls, batchSize, hostsPerLane, window);
+
+        var big = urls.GroupBy(HostOf).Count(h => h.Count() > batchSize);
+        var laneCount = lanes.Sum(l => l.Count);
+        var fullLanes = (big + hostsPerLane - 1) / hostsPerLane;
+        Assert.Equal(fullLanes <= window ? fullLanes : fullLanes / window * window, laneCount);
+        // Balanced: the biggest host decides, or lanes differ by at most one host's worth of URLs.
+        var laneUrls = BatchLayout.Streams(lanes, batches.Count).Where(s => s.Count > 1)
+            .Select(s => batches.Skip(s.First).Take(s.Count).Sum(b => b.Count)).ToList();
+        var biggest = urls.GroupBy(HostOf).Max(h => h.Count());
+        Assert.True(laneUrls.Max() - laneUrls.Min() <= biggest, $"lanes of {laneUrls.Min()} to {laneUrls.Max()} URLs");
+    }
+
+    /// <summary>Every URL once; batches of 1 to B URLs; each host either in a single batch, or in the batches of exactly
+    /// one planned lane, which hold no host that appears anywhere else, spread evenly over the lane.</summary>
+    private static (List<List<string>> Batches, LaneRun[] Lanes) AssertHostsInOneBatchOrOneLane(List<string> urls, int batchSize, int hostsPerLane, int window)
+    {
+        var (layout, lanes) = Layout(urls, batchSize, hostsPerLane, window);
 
         Assert.Equal(urls.Order(StringComparer.Ordinal), layout.SelectMany(b => b).Order(StringComparer.Ordinal));
         Assert.All(layout, b => Assert.InRange(b.Count, 1, batchSize));
-        Assert.InRange(layout.Count, BatchLayout.BatchCount(count, batchSize), 2 * BatchLayout.BatchCount(count, batchSize));
-        var laneOf = BatchLayout.Streams(lanes, layout.Count).Where(s => s.Count > 1).ToList();
-        foreach (var host in urls.GroupBy(HostOf))
+        Assert.InRange(layout.Count, BatchLayout.BatchCount(urls.Count, batchSize), 2 * BatchLayout.BatchCount(urls.Count, batchSize));
+        var laneRanges = BatchLayout.Streams(lanes, layout.Count).Where(s => s.Count > 1).ToList();
+        var laneOfBatch = new int?[layout.Count];
+        for (var lane = 0; lane < laneRanges.Count; lane++)
         {
-            var batches = Enumerable.Range(0, layout.Count).Where(b => layout[b].Any(u => HostOf(u) == host.Key)).ToList();
-            if (host.Count() <= batchSize)
+            for (var b = laneRanges[lane].First; b < laneRanges[lane].First + laneRanges[lane].Count; b++)
+            {
+                laneOfBatch[b] = lane;
+            }
+        }
+
+        var sizes = urls.GroupBy(HostOf).ToDictionary(h => h.Key, h => h.Count(), StringComparer.Ordinal);
+        var batchesOf = Enumerable.Range(0, layout.Count).SelectMany(b => layout[b].Select(u => (Host: HostOf(u), Batch: b)))
+            .GroupBy(x => x.Host).ToDictionary(g => g.Key, g => g.Select(x => x.Batch).ToList(), StringComparer.Ordinal);
+        foreach (var (host, size) in sizes)
+        {
+            var all = batchesOf[host];
+            var batches = all.Distinct().ToList();
+            if (size <= batchSize)
             {
                 Assert.Single(batches);
+                Assert.Null(laneOfBatch[batches[0]]);
                 continue;
             }
 
-            // A lane: consecutive batches, exactly one planned lane, holding this host only, sizes differing by at most one.
-            Assert.Contains((batches[0], batches.Count), laneOf);
-            Assert.Equal(Enumerable.Range(batches[0], batches.Count), batches);
-            Assert.Equal(BatchLayout.BatchCount(host.Count(), batchSize), batches.Count);
-            Assert.All(batches, b => Assert.All(layout[b], u => Assert.Equal(host.Key, HostOf(u))));
-            Assert.InRange(batches.Max(b => layout[b].Count) - batches.Min(b => layout[b].Count), 0, 1);
+            var lane = laneOfBatch[batches[0]];
+            Assert.NotNull(lane);
+            Assert.All(batches, b => Assert.Equal(lane, laneOfBatch[b]));
+            var (first, length) = laneRanges[lane.Value];
+            var perBatch = Enumerable.Range(first, length).Select(b => all.Count(x => x == b)).ToList();
+            Assert.InRange(perBatch.Max() - perBatch.Min(), 0, 1);
         }
 
-        Assert.Equal(urls.GroupBy(HostOf).Count(h => h.Count() > batchSize), laneOf.Count);
+        Assert.All(Enumerable.Range(0, layout.Count).Where(b => laneOfBatch[b] is not null),
+            b => Assert.All(layout[b], u => Assert.True(sizes[HostOf(u)] > batchSize)));
+        return (layout, lanes);
     }
 
     [Fact]
