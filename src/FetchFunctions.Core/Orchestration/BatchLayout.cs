@@ -2,14 +2,14 @@ namespace FetchFunctions.Core.Orchestration;
 
 /// <summary>How a job's URLs map to batches, grouped by host so that per-host limits hold job-wide:
 /// <list type="bullet">
-/// <item>a host with more URLs than a batch holds gets ⌈n/B⌉ batches of its own, of sizes differing by at most one, at
-/// consecutive indexes: a <em>lane</em>, whose batches the orchestration runs one at a time;</item>
+/// <item>a host with more URLs than its share of a batch (B / hosts per lane, see <see cref="Assign"/>) goes to a
+/// <em>lane</em>: consecutive batches holding only the lane's hosts, which the orchestration runs one at a time;</item>
 /// <item>every other host lies wholly inside one batch, packed with other small hosts (next fit, in order of first
 /// appearance): such batches are independent.</item>
 /// </list>
 /// Lanes come first, longest first (the longest lane is the job's critical path, so it starts at once), then the shared
-/// batches. So the lanes are described by a few <see cref="LaneRun"/>s, however many hosts the job has. Next fit and the
-/// lane of a host just over B at most double the batches of a round-robin layout (⌈n/B⌉).</summary>
+/// batches. So the lanes are described by a few <see cref="LaneRun"/>s, however many hosts the job has. Next fit and
+/// rounding up each lane at most double the batches of a layout of full batches (⌈n/B⌉).</summary>
 internal static class BatchLayout
 {
     /// <summary>Batches of a layout with every batch full: the fewest any layout has.</summary>
@@ -66,7 +66,8 @@ internal static class BatchLayout
     }
 
     /// <summary>Lays out hosts of the given sizes (in order of first appearance) into batches of at most
-    /// <paramref name="batchSize"/> URLs. Hosts bigger than a batch share lanes, at least
+    /// <paramref name="batchSize"/> URLs. Hosts bigger than a batch's share for one host (B / <paramref name="hostsPerLane"/>)
+    /// share lanes, at least
     /// <paramref name="hostsPerLane"/> to a lane where there are enough of them (so a lane's batch can use its whole
     /// concurrency, one host taking at most its per-host share), in as many lanes as the window runs at once or a
     /// multiple of it (so no lane is left running alone at the end); each host goes to the lane with the fewest URLs so
@@ -78,10 +79,12 @@ internal static class BatchLayout
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(hostsPerLane, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(window, 1);
+        // A host over a batch's share for one host goes to a lane: so a shared batch holds at least hostsPerLane hosts.
+        var share = Math.Max(1, batchSize / hostsPerLane);
         var big = new List<int>();
         for (var host = 0; host < hostSizes.Count; host++)
         {
-            if (hostSizes[host] > batchSize)
+            if (hostSizes[host] > share)
             {
                 big.Add(host);
             }
@@ -158,7 +161,7 @@ internal static class BatchLayout
         for (var host = 0; host < hostSizes.Count; host++)
         {
             var size = hostSizes[host];
-            if (size > batchSize || size == 0)
+            if (size > share || size == 0)
             {
                 continue;
             }

@@ -192,14 +192,16 @@ public sealed class CrawlPlannerTests
 
         var plan = await sut.PlanAsync(ticket, CancellationToken.None);
 
-        // big.example's 617 URLs need 13 batches; the rest pack into 13 more.
-        Assert.Equal(new CrawlPlan("plan-1", 1234, 0, 26, 500, 1, 8), plan with { Lanes = [], ShardUrlCounts = [] });
-        Assert.Equal([new LaneRun(13, 1)], plan.Lanes);
+        // big.example's 617 URLs and the three m*.example hosts' 41 or so each (over 50 / ⌈16 / 4⌉ = 12, a batch's share for
+        // one host) share a lane of 15 batches; the 493 single-URL hosts pack into 10 more.
+        Assert.Equal(new CrawlPlan("plan-1", 1234, 0, 25, 500, 1, 8), plan with { Lanes = [], ShardUrlCounts = [] });
+        Assert.Equal([new LaneRun(15, 1)], plan.Lanes);
         Assert.Empty(plan.ShardUrlCounts);
         Assert.Equal([BlobNames.ShardManifest("plan-1", 0)], await ManifestBlobsAsync(host, "plan-1"));
         var manifests = await ManifestsAsync(host, plan);
-        Assert.Equal(Enumerable.Range(0, 26), manifests.Select(m => m.BatchIndex));
-        Assert.All(manifests.Take(13), m => Assert.All(m.Urls, u => Assert.Equal("big.example", HostOf(u))));
+        Assert.Equal(Enumerable.Range(0, 25), manifests.Select(m => m.BatchIndex));
+        Assert.All(manifests.Take(15), m => Assert.All(m.Urls, u => Assert.DoesNotContain("single", u, StringComparison.Ordinal)));
+        Assert.All(manifests.Skip(15), m => Assert.All(m.Urls, u => Assert.Contains("single", u, StringComparison.Ordinal)));
         Assert.All(manifests, m => Assert.Equal("plan-1", m.JobId));
         Assert.Equal(urls.Order(StringComparer.Ordinal), manifests.SelectMany(m => m.Urls).Order(StringComparer.Ordinal));
     }
