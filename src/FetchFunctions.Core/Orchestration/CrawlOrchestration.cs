@@ -13,8 +13,8 @@ public static partial class CrawlOrchestration
 {
     /// <summary>Plans the job, fetches its batches with at most <see cref="CrawlPlan.MaxBatchesInFlight"/> in flight
     /// (directly, or through shard sub-orchestrations when the job has more than one shard), then writes the summary.
-    /// At most one batch of a lane (one host's batches, see <see cref="BatchLayout"/>) is in flight at a time: with
-    /// shards, two shards that share a lane never run at the same time.</summary>
+    /// At most one batch of a lane (consecutive batches that alone hold their hosts, see <see cref="BatchLayout"/>) is in
+    /// flight at a time: with shards, two shards that share a lane never run at the same time.</summary>
     public static async Task<CrawlSummary> RunJobAsync(ICrawlOrchestrationContext context, JobTicket ticket)
     {
         ArgumentNullException.ThrowIfNull(context);

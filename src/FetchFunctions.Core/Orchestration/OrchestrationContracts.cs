@@ -46,8 +46,8 @@ public interface ICrawlActivities
 /// <summary>The plan of a job: counts only, the URL lists are in blob manifests.</summary>
 public sealed record CrawlPlan(string JobId, int UrlCount, int DuplicatesRemoved, int BatchCount, int BatchesPerShard, int ShardCount, int MaxBatchesInFlight)
 {
-    /// <summary>The lanes, laid one after another from batch 0: the batches of each lane hold one host and run one at a
-    /// time; every later batch is independent. Empty in plans made before lanes (every batch independent).</summary>
+    /// <summary>The lanes, laid one after another from batch 0: no host of a lane's batches is in any other batch, and they
+    /// run one at a time; every later batch is independent. Empty in plans made before lanes (every batch independent).</summary>
     public IReadOnlyList<LaneRun> Lanes { get; init; } = [];
 
     /// <summary>URLs in each shard's batches, for its progress; empty with one shard.</summary>
