@@ -5,7 +5,7 @@ namespace FetchFunctions.Benchmarks;
 /// <summary>The benchmark's command line. Defaults are the sizes of issue 7; <c>--quick</c> is a smoke run with small sizes.</summary>
 internal sealed record BenchOptions
 {
-    public static readonly string[] AllParts = ["fetch", "store", "big", "job", "plan"];
+    public static readonly string[] AllParts = ["fetch", "store", "big", "job", "plan", "hosts"];
 
     /// <summary>Parts run only when asked for.</summary>
     public static readonly string[] ExtraParts = ["profile"];
@@ -17,6 +17,7 @@ internal sealed record BenchOptions
     public long BigBytes { get; init; } = 1024L * 1024 * 1024;
     public int JobUrls { get; init; } = 20_000;
     public int PlanUrls { get; init; } = 1_000_000;
+    public int HostsUrls { get; init; } = 20_000;
     public IReadOnlyList<string> Parts { get; init; } = AllParts;
     public string Output { get; init; } = Path.Combine("artifacts", "benchmark.json");
     public bool Quick { get; init; }
@@ -35,10 +36,11 @@ internal sealed record BenchOptions
           --big-bytes N       the big body of part 3 (suffixes KiB, MiB, GiB); default 1GiB
           --job-urls N        URLs of the whole job of part 4; default 20000
           --plan-urls N       URLs planned in part 5; default 1000000
-          --parts LIST        comma-separated subset of fetch,store,big,job,plan; default all;
+          --hosts-urls N      URLs of the 50-host job of part 6; default 20000
+          --parts LIST        comma-separated subset of fetch,store,big,job,plan,hosts; default all;
                               "profile" (not in the default) times the engine's client layer by layer
           --out PATH          JSON report; default artifacts/benchmark.json
-          --quick             smoke run: 1 run, 1000 pages, 64 MiB body, 2000-URL job, 100000-URL plan
+          --quick             smoke run: 1 run, 1000 pages, 64 MiB body, 2000-URL job, 100000-URL plan, 5000-URL hosts job
           --help              this text
         """;
 
@@ -47,7 +49,7 @@ internal sealed record BenchOptions
     {
         var quick = args.Contains("--quick", StringComparer.Ordinal);
         var options = quick
-            ? new BenchOptions { Quick = true, Runs = 1, Pages = 1_000, BigBytes = 64L * 1024 * 1024, JobUrls = 2_000, PlanUrls = 100_000 }
+            ? new BenchOptions { Quick = true, Runs = 1, Pages = 1_000, BigBytes = 64L * 1024 * 1024, JobUrls = 2_000, PlanUrls = 100_000, HostsUrls = 5_000 }
             : new BenchOptions();
         for (var i = 0; i < args.Count; i++)
         {
@@ -74,6 +76,7 @@ internal sealed record BenchOptions
                     "--big-bytes" => options with { BigBytes = Size(value) },
                     "--job-urls" => options with { JobUrls = Positive(value) },
                     "--plan-urls" => options with { PlanUrls = Positive(value) },
+                    "--hosts-urls" => options with { HostsUrls = Positive(value) },
                     "--parts" => options with { Parts = PartList(value) },
                     "--out" => options with { Output = value },
                     _ => throw new FormatException($"Unknown option: {name}"),

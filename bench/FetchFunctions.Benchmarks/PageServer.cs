@@ -17,8 +17,10 @@ internal static class PageServer
 {
     public const string Command = "__serve";
 
-    /// <summary>Runs the server until standard input closes (the benchmark exits or stops it).</summary>
-    public static async Task<int> RunAsync(int pageBytes)
+    /// <summary>Runs the server until standard input closes (the benchmark exits or stops it). With several
+    /// <paramref name="hosts"/> it listens on 127.0.0.1, 127.0.0.2, … (each on a port of its own) and prints every base
+    /// address on its one line, separated by spaces.</summary>
+    public static async Task<int> RunAsync(int pageBytes, int hosts = 1)
     {
         var page = TestContent.Bytes(seed: 1, pageBytes);
         var block = new byte[64 * 1024];
@@ -26,13 +28,13 @@ internal static class PageServer
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls([.. Enumerable.Range(1, hosts).Select(i => $"http://127.0.0.{i}:0")]);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
         await using var app = builder.Build();
         app.Run(context => Handle(context, page, block));
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        await Console.Out.WriteLineAsync(address + "/");
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+        await Console.Out.WriteLineAsync(string.Join(' ', addresses.Select(address => address + "/")));
         await Console.Out.FlushAsync();
 
         // The parent holds our standard input: when it goes, we go.

@@ -22,7 +22,7 @@ internal static class Planning
     public const string Command = "__plan";
 
     private sealed record Outcome(double PlanSeconds, double ComputeSeconds, long PeakRssBytes, int Urls, int Batches, int Shards, int BatchesPerShard,
-        int LargestHistory, int JobHistory, double OrchestrationSeconds);
+        int LargestHistory, int JobHistory, double OrchestrationSeconds, int PlanJsonBytes, int Lanes);
 
     public static async Task RunAsync(BenchOptions options, Report report, CancellationToken cancellationToken)
     {
@@ -69,6 +69,8 @@ internal static class Planning
         var history = report.Add(part, "largest orchestration history", "calls", outcomes.Select(o => (double)o.LargestHistory));
         report.Add(part, "job orchestration history", "calls", outcomes.Select(o => (double)o.JobHistory));
         report.Add(part, "orchestration logic over the plan", "s", outcomes.Select(o => o.OrchestrationSeconds));
+        report.Add(part, "plan in orchestration history (JSON)", "bytes", outcomes.Select(o => (double)o.PlanJsonBytes));
+        report.Add(part, "host lanes", "count", outcomes.Select(o => (double)o.Lanes));
         report.Add(part, "intake before it (validate, normalise, store)", "s", intakes);
         var cap = CrawlOptions.MaxCallsPerOrchestration;
         report.AddTarget($"planning {options.PlanUrls:N0} URLs, time", "< 5 s", $"{time.Median:0.00} s", time.Median < 5);
@@ -96,7 +98,8 @@ internal static class Planning
             urls.Add(line);
         }
 
-        _ = CrawlPlanner.GroupByHost(urls);
+        var (_, hostStarts) = CrawlPlanner.GroupByHost(urls);
+        _ = BatchLayout.Assign(CrawlPlanner.HostSizes(hostStarts), job.Settings.BatchSize);
         var computeSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
 
         var calls = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -105,7 +108,7 @@ internal static class Planning
         var orchestrationSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
 
         await Console.Out.WriteLineAsync(JsonSerializer.Serialize(new Outcome(planSeconds, computeSeconds, peak, plan.UrlCount, plan.BatchCount, plan.ShardCount,
-            plan.BatchesPerShard, calls.Values.Max(), calls[jobId], orchestrationSeconds)));
+            plan.BatchesPerShard, calls.Values.Max(), calls[jobId], orchestrationSeconds, JsonSerializer.Serialize(plan).Length, plan.Lanes.Sum(l => l.Count))));
         return 0;
     }
 

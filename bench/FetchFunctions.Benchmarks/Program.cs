@@ -7,6 +7,11 @@ if (args is [PageServer.Command, var pageBytes])
     return await PageServer.RunAsync(int.Parse(pageBytes, CultureInfo.InvariantCulture));
 }
 
+if (args is [PageServer.Command, var hostPageBytes, var hosts])
+{
+    return await PageServer.RunAsync(int.Parse(hostPageBytes, CultureInfo.InvariantCulture), int.Parse(hosts, CultureInfo.InvariantCulture));
+}
+
 if (args is [BigBody.Command, var side, var url, var storage])
 {
     return await BigBody.RunChildAsync(side, new Uri(url), storage);
@@ -66,6 +71,11 @@ await using (var server = ChildProcess.Start(PageServer.Command, options.PageByt
     {
         await WholeJob.RunAsync(options, origin, report, cancellation.Token);
     }
+}
+
+if (options.Includes("hosts"))
+{
+    await ManyHosts.RunAsync(options, report, cancellation.Token);
 }
 
 if (options.Includes("plan"))

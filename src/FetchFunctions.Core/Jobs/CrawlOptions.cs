@@ -70,13 +70,13 @@ internal sealed class CrawlOptions
     [Range(1, 1024)]
     public int MaxConcurrency { get; set; } = 16;
 
-    /// <summary>Fetches of one host in flight within one batch activity, default and upper bound. Default 4.
-    /// Batches run on different workers, so a job may reach <see cref="MaxBatchesInFlight"/> times this per host.</summary>
+    /// <summary>Fetches of one host in flight, default and upper bound. Default 4. It holds for the whole job: the planner
+    /// puts a host in one batch or in one lane of batches, of which the orchestration runs one at a time.</summary>
     [Range(1, 1024)]
     public int MaxConcurrencyPerHost { get; set; } = 4;
 
-    /// <summary>Least time between the starts of two fetches of one host within a batch; a job may only ask for more.
-    /// Default zero.</summary>
+    /// <summary>Least time between the starts of two fetches of one host, for the whole job (a batch also waits it before
+    /// a host's first fetch); a job may only ask for more. Default zero.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan PerHostDelay { get; set; } = TimeSpan.Zero;
 

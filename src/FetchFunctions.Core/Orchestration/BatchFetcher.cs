@@ -13,7 +13,9 @@ internal sealed record BatchLimits(int MaxConcurrency, int MaxConcurrencyPerHost
 /// flight, at most <see cref="BatchLimits.MaxConcurrencyPerHost"/> per host, starts of one host at least
 /// <see cref="BatchLimits.PerHostDelay"/> apart, and nothing past <see cref="BatchLimits.Deadline"/>. Every URL gets
 /// exactly one result, in the order given. Each origin's <see cref="HostPoliteness"/> (robots.txt, Crawl-delay,
-/// back-off on 429/503) comes from the host directory when the URL's turn comes: a disallowed URL is never requested.</summary>
+/// back-off on 429/503) comes from the host directory when the URL's turn comes: a disallowed URL is never requested.
+/// The first start of each host also waits its delay, counted from the batch's start: a lane's batches run one after
+/// another, so the delay holds across them too.</summary>
 internal sealed class BatchFetcher(IFetchEngine engine, TimeProvider timeProvider)
 {
     public Task<UrlResult[]> FetchAsync(string jobId, IReadOnlyList<string> urls, FetchPolicy policy, BatchLimits limits,
@@ -41,7 +43,7 @@ internal sealed class BatchFetcher(IFetchEngine engine, TimeProvider timeProvide
                 var host = UrlNormaliser.HostOf(urls[i]).ToString();
                 if (!gates.TryGetValue(host, out var gate))
                 {
-                    gate = new HostGate(limits.MaxConcurrencyPerHost);
+                    gate = new HostGate(limits.MaxConcurrencyPerHost, limits.PerHostDelay, timeProvider);
                     gates.Add(host, gate);
                 }
 
@@ -164,12 +166,14 @@ internal sealed class BatchFetcher(IFetchEngine engine, TimeProvider timeProvide
     }
 
     /// <summary>Per-host limits: a semaphore for concurrency and the earliest time the next fetch may start.</summary>
-    private sealed class HostGate(int maxConcurrency) : IDisposable
+    private sealed class HostGate(int maxConcurrency, TimeSpan delay, TimeProvider time) : IDisposable
     {
         private readonly Lock _lock = new();
-        private long _nextStart;
-        private long _lastStart;
-        private bool _hasStarted;
+
+        // The previous batch of the host's lane may have started a fetch just before it ended: the batch's start counts
+        // as the host's last start, so the first fetch waits the host's delay (Crawl-delay included) too.
+        private long _nextStart = time.GetTimestamp() + (long)(delay.TotalSeconds * time.TimestampFrequency);
+        private long _lastStart = time.GetTimestamp();
 
         public SemaphoreSlim Slots { get; } = new(maxConcurrency, maxConcurrency);
 
@@ -208,10 +212,9 @@ internal sealed class BatchFetcher(IFetchEngine engine, TimeProvider timeProvide
                 {
                     var now = time.GetTimestamp();
                     var ticks = delay <= TimeSpan.Zero ? 0 : (long)(delay.TotalSeconds * time.TimestampFrequency);
-                    wait = _hasStarted ? _lastStart + ticks - now : 0;
+                    wait = _lastStart + ticks - now;
                     if (wait <= 0)
                     {
-                        _hasStarted = true;
                         _lastStart = now;
                         _nextStart = Math.Max(_nextStart, now + ticks);
                         return;

@@ -27,17 +27,25 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
         }
 
         var urls = await ReadUrlsAsync(job, cancellationToken).ConfigureAwait(false);
-        var plan = BatchLayout.Plan(job.JobId, urls.Length, job.DuplicatesRemoved, job.Settings.BatchSize, crawlOptions.Value.BatchesPerShard,
-            job.Settings.MaxBatchesInFlight) with { PlanId = Fingerprint(urls, job.Settings, crawlOptions.Value.BatchesPerShard) };
+        var (order, hostStarts) = GroupByHost(urls);
+        var layout = BatchLayout.Assign(HostSizes(hostStarts), job.Settings.BatchSize, HostsPerLane(job.Settings, crawlOptions.Value),
+            job.Settings.MaxBatchesInFlight);
+        var plan = BatchLayout.Plan(job.JobId, layout, job.DuplicatesRemoved, crawlOptions.Value.BatchesPerShard, job.Settings.MaxBatchesInFlight);
         if (plan.ShardCount > CrawlOptions.MaxShardsPerJob)
         {
-            // Intake checked the limit, but Crawl:BatchesPerShard may have been lowered since: fail plainly rather than
-            // schedule more calls than one orchestration history should hold.
+            // Intake checked the limit for full batches, but grouping by host may need more batches, and
+            // Crawl:BatchesPerShard may have been lowered since: fail plainly rather than schedule more calls than one
+            // orchestration history should hold.
             throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
                 $"Job {job.JobId} needs {plan.ShardCount} shards of {plan.BatchesPerShard} batches; at most {CrawlOptions.MaxShardsPerJob} are allowed."));
         }
 
-        var order = GroupByHost(urls);
+        plan = plan with
+        {
+            PlanId = Fingerprint(Enumerable.Range(0, plan.BatchCount).Select(batch => BatchUrls(urls, order, hostStarts, layout, batch)),
+                job.Settings, crawlOptions.Value.BatchesPerShard),
+        };
+
         await Parallel.ForEachAsync(Enumerable.Range(0, plan.ShardCount),
             new ParallelOptions { MaxDegreeOfParallelism = ManifestUploadConcurrency, CancellationToken = cancellationToken },
             async (shard, token) =>
@@ -48,39 +56,47 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
                 }
 
                 var (first, count) = BatchLayout.ShardBatches(plan, shard);
-                var batches = Enumerable.Range(first, count).Select(batch => BatchUrls(urls, order, batch, plan.BatchCount));
+                var batches = Enumerable.Range(first, count).Select(batch => BatchUrls(urls, order, hostStarts, layout, batch));
                 await store.WriteShardManifestAsync(job.JobId, shard, first, batches, plan.PlanId, token).ConfigureAwait(false);
             })
             .ConfigureAwait(false);
         await store.DeleteStaleRunBlobsAsync(job.JobId, plan.BatchCount, plan.ShardCount, plan.PlanId, cancellationToken).ConfigureAwait(false);
-        LogPlanned(logger, job.JobId, plan.UrlCount, plan.BatchCount, plan.ShardCount);
+        var lanes = plan.Lanes.Sum(run => run.Count);
+        LogPlanned(logger, job.JobId, plan.UrlCount, plan.BatchCount, plan.ShardCount, lanes);
         return plan;
     }
 
-    /// <summary>The plan's fingerprint: SHA-256 (first 128 bits, hex) over the job's effective settings (batch size
-    /// included), the batches per shard and the normalised URLs in list order. The submission time is left out, so the
-    /// same job submitted again has the same plan.</summary>
-    internal static string Fingerprint(IReadOnlyList<string> urls, JobSettings settings, int batchesPerShard)
+    /// <summary>The plan's fingerprint: SHA-256 (first 128 bits, hex) over the job's effective settings, the batches per
+    /// shard and the URLs of every batch as laid out, batch after batch. The submission time is left out, so the same
+    /// job submitted again has the same plan; any change of layout (the job's, the operator's or the planner's own rules)
+    /// is another plan, whose manifests and results are not mixed with this one's.</summary>
+    internal static string Fingerprint(IEnumerable<IEnumerable<string>> batches, JobSettings settings, int batchesPerShard)
     {
-        ArgumentNullException.ThrowIfNull(urls);
+        ArgumentNullException.ThrowIfNull(batches);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(JsonSerializer.SerializeToUtf8Bytes(settings, CrawlJsonContext.Default.JobSettings));
         hash.AppendData(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"\n{batchesPerShard}\n")));
         var buffer = ArrayPool<byte>.Shared.Rent(4096);
         try
         {
-            foreach (var url in urls)
+            foreach (var batch in batches)
             {
-                var needed = Encoding.UTF8.GetMaxByteCount(url.Length) + 1;
-                if (buffer.Length < needed)
+                foreach (var url in batch)
                 {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = ArrayPool<byte>.Shared.Rent(needed);
+                    var needed = Encoding.UTF8.GetMaxByteCount(url.Length) + 1;
+                    if (buffer.Length < needed)
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = ArrayPool<byte>.Shared.Rent(needed);
+                    }
+
+                    var length = Encoding.UTF8.GetBytes(url, buffer);
+                    buffer[length] = (byte)'\n';
+                    hash.AppendData(buffer, 0, length + 1);
                 }
 
-                var length = Encoding.UTF8.GetBytes(url, buffer);
-                buffer[length] = (byte)'\n';
-                hash.AppendData(buffer, 0, length + 1);
+                // A blank line ends a batch (no URL is empty), so moving a URL to the next batch changes the hash.
+                hash.AppendData("\n"u8);
             }
         }
         finally
@@ -92,14 +108,14 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
     }
 
     /// <summary>The URL indexes grouped by host (hosts in order of first appearance, URLs in list order within a
-    /// host). Dealing this order round-robin into batches spreads every host evenly (see <see cref="BatchLayout"/>).
+    /// host), and where each host's run starts in that order (one entry per host plus the end).
     /// A counting sort over host ids: O(n), two int arrays, one string per distinct host.</summary>
-    internal static int[] GroupByHost(IReadOnlyList<string> urls)
+    internal static (int[] Order, int[] HostStarts) GroupByHost(IReadOnlyList<string> urls)
     {
         ArgumentNullException.ThrowIfNull(urls);
         if (urls.Count == 0)
         {
-            return [];
+            return ([], [0]);
         }
 
         var hostIds = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -120,27 +136,57 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
             counts[id]++;
         }
 
-        var next = new int[counts.Count];
-        for (int id = 1, start = counts[0]; id < counts.Count; start += counts[id], id++)
+        var starts = new int[counts.Count + 1];
+        for (var id = 0; id < counts.Count; id++)
         {
-            next[id] = start;
+            starts[id + 1] = starts[id] + counts[id];
         }
 
+        var next = starts[..^1];
         var order = new int[urls.Count];
         for (var i = 0; i < urls.Count; i++)
         {
             order[next[hostOf[i]]++] = i;
         }
 
-        return order;
+        return (order, starts);
     }
 
-    /// <summary>The URLs of one batch: positions batch, batch + B, batch + 2B, … of the host-grouped order.</summary>
-    internal static IEnumerable<string> BatchUrls(IReadOnlyList<string> urls, int[] order, int batch, int batchCount)
+    /// <summary>Hosts a lane's batch needs to use all its fetch slots, each host taking at most its own limit: ⌈C / P⌉
+    /// with the limits the batch activity applies (the job's, tightened by the operator's).</summary>
+    internal static int HostsPerLane(JobSettings settings, CrawlOptions options)
     {
-        for (var position = batch; position < order.Length; position += batchCount)
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(options);
+        var concurrency = Math.Min(settings.MaxConcurrency, options.MaxConcurrency);
+        var perHost = Math.Max(1, Math.Min(settings.MaxConcurrencyPerHost, options.MaxConcurrencyPerHost));
+        return Math.Max(1, (concurrency + perHost - 1) / perHost);
+    }
+
+    internal static int[] HostSizes(int[] hostStarts)
+    {
+        ArgumentNullException.ThrowIfNull(hostStarts);
+        var sizes = new int[hostStarts.Length - 1];
+        for (var host = 0; host < sizes.Length; host++)
         {
-            yield return urls[order[position]];
+            sizes[host] = hostStarts[host + 1] - hostStarts[host];
+        }
+
+        return sizes;
+    }
+
+    /// <summary>The URLs of one batch of <paramref name="layout"/>, host segment after host segment.</summary>
+    internal static IEnumerable<string> BatchUrls(IReadOnlyList<string> urls, int[] order, int[] hostStarts, HostLayout layout, int batch)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        for (var s = layout.BatchStarts[batch]; s < layout.BatchStarts[batch + 1]; s++)
+        {
+            var segment = layout.Segments[s];
+            var start = hostStarts[segment.Host] + segment.Offset;
+            for (var position = start; position < start + segment.Count; position++)
+            {
+                yield return urls[order[position]];
+            }
         }
     }
 
@@ -170,6 +216,7 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
                 $"'{job.UrlListBlobName}' holds {count} URLs; job.json announces {job.UrlCount}."));
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Crawl {JobId}: {UrlCount} URLs planned in {BatchCount} batches and {ShardCount} shards")]
-    private static partial void LogPlanned(ILogger logger, string jobId, int urlCount, int batchCount, int shardCount);
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Crawl {JobId}: {UrlCount} URLs planned in {BatchCount} batches and {ShardCount} shards, {LaneCount} hosts in lanes of their own")]
+    private static partial void LogPlanned(ILogger logger, string jobId, int urlCount, int batchCount, int shardCount, int laneCount);
 }

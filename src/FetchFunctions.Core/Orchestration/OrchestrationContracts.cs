@@ -50,20 +50,40 @@ public sealed record CrawlPlan(string JobId, int UrlCount, int DuplicatesRemoved
     /// normalised URLs, its effective settings, the batches per shard), not of when it was submitted. Manifests and
     /// results blobs carry it as metadata, so a run of the same plan keeps them (resume) and another plan does not.</summary>
     public string? PlanId { get; init; }
+
+    /// <summary>The lanes, laid one after another from batch 0: no host of a lane's batches is in any other batch, and they
+    /// run one at a time; every later batch is independent. Empty in plans made before lanes (every batch independent).</summary>
+    public IReadOnlyList<LaneRun> Lanes { get; init; } = [];
+
+    /// <summary>URLs in each shard's batches, for its progress; empty with one shard.</summary>
+    public IReadOnlyList<int> ShardUrlCounts { get; init; } = [];
 }
+
+/// <summary><see cref="Count"/> consecutive lanes of <see cref="Length"/> batches each. Lanes are described by runs so
+/// that a plan stays small in orchestration history however many hosts a job has.</summary>
+public sealed record LaneRun(int Length, int Count);
 
 /// <summary>A shard of a job, run as its own (sub-)orchestration so that no history exceeds the cap. It carries the
 /// planned batches per shard, which say where its batches start and which manifest holds them.</summary>
 public sealed record ShardWork(string JobId, int ShardIndex, int BatchesPerShard, int BatchCount, int MaxBatchesInFlight)
 {
     /// <summary>The index of the shard's first batch.</summary>
-    public int FirstBatch => ShardIndex * BatchesPerShard;
+    public int FirstBatch => ShardIndex * BatchesPerShard + Skipped;
+
+    /// <summary>Batches at the start of the shard's manifest that the shard before runs, finishing a lane it started
+    /// (see <see cref="BatchLayout.ShardRanges"/>); <see cref="BatchCount"/> may likewise reach into the next manifest.</summary>
+    public int Skipped { get; init; }
 
     /// <summary>URLs in the shard's batches, for its progress.</summary>
     public int UrlCount { get; init; }
 
     /// <summary>The plan the shard belongs to (<see cref="CrawlPlan.PlanId"/>).</summary>
     public string? PlanId { get; init; }
+
+    /// <summary>The lanes within the shard, laid from its first batch (see <see cref="CrawlPlan.Lanes"/>); the first may
+    /// continue a lane of the shard before (a lane too long for one shard), which the job orchestration then never runs at
+    /// the same time.</summary>
+    public IReadOnlyList<LaneRun> Lanes { get; init; } = [];
 }
 
 /// <summary>One batch to fetch; its URLs are in a shard manifest blob, which the planned batches per shard name.</summary>

@@ -29,10 +29,14 @@ internal sealed class LoopbackServer : IAsyncDisposable
     private readonly ConcurrentQueue<(string Path, long Timestamp)> _requests = new();
     private readonly ConcurrentDictionary<string, HeldRequests> _held = new(StringComparer.Ordinal);
     private readonly long _startedAt = Stopwatch.GetTimestamp();
+    private readonly ConcurrentDictionary<string, HostLoad> _loads = new(StringComparer.Ordinal);
 
     private LoopbackServer(WebApplication app) => _app = app;
 
     public Uri BaseUri { get; private set; } = null!;
+
+    /// <summary>The server's base URI on each of its addresses: 127.0.0.1, 127.0.0.2, … (each its own host to a crawl).</summary>
+    public IReadOnlyList<Uri> HostUris { get; private set; } = [];
 
     public int Port => BaseUri.Port;
 
@@ -76,18 +80,27 @@ internal sealed class LoopbackServer : IAsyncDisposable
     public IReadOnlyList<DateTimeOffset> Arrivals(string key) =>
         _arrivalsByKey.TryGetValue(key, out var arrivals) ? [.. arrivals] : [];
 
-    public static async Task<LoopbackServer> StartAsync()
+    /// <summary>What the <c>/polite</c> endpoint saw of one run on one host (<paramref name="host"/> as the request named
+    /// it, e.g. "127.0.0.2"), or on all hosts together (<paramref name="host"/> "*").</summary>
+    public HostLoad Load(string run, string host) => _loads.GetOrAdd($"{run}@{host}", _ => new HostLoad());
+
+    /// <summary>A server on <paramref name="hosts"/> loopback addresses, 127.0.0.1 upwards, each on a port of its own.</summary>
+    public static async Task<LoopbackServer> StartAsync(int hosts = 1)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls([.. Enumerable.Range(1, hosts).Select(i => $"http://127.0.0.{i}:0")]);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxResponseBufferSize = 64 * 1024);
         var app = builder.Build();
         var server = new LoopbackServer(app);
         server.MapEndpoints();
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        server.BaseUri = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal) + "/");
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+            .Select(address => new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal) + "/"))
+            .OrderBy(uri => System.Net.IPAddress.Parse(uri.Host).GetAddressBytes()[3])
+            .ToList();
+        server.HostUris = addresses;
+        server.BaseUri = addresses[0];
         return server;
     }
 
@@ -327,6 +340,33 @@ internal sealed class LoopbackServer : IAsyncDisposable
             }
         });
 
+        // A small page after holding the request `holdMs`; records per run and host (and for all hosts, "*") the requests
+        // in flight and when each arrived. A request counts as in flight until its response starts, so a client that has
+        // its response can never be seen overlapping its next request.
+        app.MapGet("/polite/{run}/{id:int}/{holdMs:int}", async (HttpContext context, string run, int id, int holdMs) =>
+        {
+            var now = TimeProvider.System.GetElapsedTime(_startedAt);
+            HostLoad[] loads = [Load(run, context.Request.Host.Host), Load(run, "*")];
+            foreach (var load in loads)
+            {
+                load.Enter(now);
+            }
+
+            try
+            {
+                await Task.Delay(holdMs, context.RequestAborted);
+            }
+            finally
+            {
+                foreach (var load in loads)
+                {
+                    load.Exit();
+                }
+            }
+
+            await context.Response.WriteAsync($"page {id}", context.RequestAborted);
+        });
+
         // Declares one length, sends fewer bytes, ends the response.
         app.MapGet("/wrong-length/{declared:int}/{actual:int}", async (HttpContext context, int declared, int actual) =>
         {
@@ -409,4 +449,43 @@ internal sealed class LoopbackServer : IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+}
+
+/// <summary>Requests seen by the <c>/polite</c> endpoint: how many at most were in flight at once, and when each arrived
+/// (time since the server started, in arrival order).</summary>
+internal sealed class HostLoad
+{
+    private readonly Lock _lock = new();
+    private readonly List<TimeSpan> _arrivals = [];
+    private int _inFlight;
+
+    public int Peak { get; private set; }
+
+    public IReadOnlyList<TimeSpan> Arrivals
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _arrivals.Order()];
+            }
+        }
+    }
+
+    public void Enter(TimeSpan at)
+    {
+        lock (_lock)
+        {
+            _arrivals.Add(at);
+            Peak = Math.Max(Peak, ++_inFlight);
+        }
+    }
+
+    public void Exit()
+    {
+        lock (_lock)
+        {
+            _inFlight--;
+        }
+    }
 }

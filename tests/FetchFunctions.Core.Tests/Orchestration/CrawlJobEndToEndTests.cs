@@ -44,7 +44,8 @@ public sealed class CrawlJobEndToEndTests
 
     private static Task<EngineHost> CreateSutAsync() => EngineHost.StartAsync(new Dictionary<string, string?>
     {
-        // Three shards of up to 16 batches: the sub-orchestration path runs too.
+        // Three shards of up to 16 batches: the sub-orchestration path runs too (the one host's lane of 42 batches is run
+        // whole by shard 0, the next two have none left).
         ["Crawl:BatchesPerShard"] = "16",
         ["Crawl:MaxUrls"] = "10000",
         ["Crawl:MaxInlineUrls"] = "10000",

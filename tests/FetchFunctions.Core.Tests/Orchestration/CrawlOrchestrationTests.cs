@@ -10,9 +10,11 @@ public sealed class CrawlOrchestrationTests
     private const string JobId = "job-42";
 
     /// <summary>A job of <paramref name="urls"/> URLs whose activities answer deterministically from their input.</summary>
-    private sealed class FakeJob(int urls, int batchSize = 50, int batchesPerShard = 500, int window = 8)
+    private sealed class FakeJob(int urls, int batchSize = 50, int batchesPerShard = 500, int window = 8, HostLayout? layout = null)
     {
-        public CrawlPlan Plan { get; } = BatchLayout.Plan(JobId, urls, duplicatesRemoved: 3, batchSize, batchesPerShard, window);
+        public CrawlPlan Plan { get; } = layout is null
+            ? BatchLayout.Plan(JobId, urls, duplicatesRemoved: 3, batchSize, batchesPerShard, window)
+            : BatchLayout.Plan(JobId, layout, duplicatesRemoved: 3, batchesPerShard, window);
 
         public Exception? FailBatch { get; init; }
 
@@ -40,7 +42,7 @@ public sealed class CrawlOrchestrationTests
 
         public BatchStats Stats(int batch)
         {
-            var urls = BatchLayout.UrlsInBatch(Plan.UrlCount, Plan.BatchCount, batch);
+            var urls = layout?.UrlsInBatch(batch) ?? BatchLayout.UrlsInBatch(Plan.UrlCount, Plan.BatchCount, batch);
             return new BatchStats
             {
                 Batches = 1, Urls = urls, Succeeded = urls - 1, Failed = 1, Bytes = 1000L * batch,
@@ -62,6 +64,67 @@ public sealed class CrawlOrchestrationTests
 
     private static FakeJob CreateSut(int urls, int batchSize = 50, int batchesPerShard = 500, int window = 8) =>
         new(urls, batchSize, batchesPerShard, window);
+
+    /// <summary>A job of hosts of the given sizes, laid out as the planner lays them out.</summary>
+    private static FakeJob CreateSut(int[] hostSizes, int batchSize, int batchesPerShard = 500, int window = 8)
+    {
+        var layout = BatchLayout.Assign(hostSizes, batchSize);
+        return new(layout.UrlCount, batchSize, batchesPerShard, window, layout);
+    }
+
+    /// <summary>Which lane each batch of the plan is in (null: an independent batch).</summary>
+    private static int?[] LaneOfBatch(CrawlPlan plan)
+    {
+        var lanes = new int?[plan.BatchCount];
+        var lane = 0;
+        foreach (var (first, count) in BatchLayout.Streams(plan.Lanes, plan.BatchCount).Where(s => s.Count > 1))
+        {
+            for (var b = first; b < first + count; b++)
+            {
+                lanes[b] = lane;
+            }
+
+            lane++;
+        }
+
+        return lanes;
+    }
+
+    private static int BatchOf(ScheduledCall call) => System.Text.Json.JsonSerializer.Deserialize<BatchWork>(call.Input)!.BatchIndex;
+
+    /// <summary>The calls in flight right after each schedule, replayed from the history's events.</summary>
+    private static IEnumerable<HashSet<int>> InFlightSets(OrchestrationHistory history)
+    {
+        var inFlight = new HashSet<int>();
+        foreach (var (scheduled, call) in history.Events)
+        {
+            if (scheduled)
+            {
+                inFlight.Add(call);
+                yield return [.. inFlight];
+            }
+            else
+            {
+                inFlight.Remove(call);
+            }
+        }
+    }
+
+    /// <summary>Asserts that a history never had two batches of one lane in flight and ran each lane in batch order.</summary>
+    private static void AssertLanesOneAtATime(OrchestrationHistory history, int?[] laneOfBatch, int firstBatch = 0)
+    {
+        var batches = history.Calls.Select(c => c.Name == CrawlFunctionNames.FetchBatchActivity ? BatchOf(c) - firstBatch : -1).ToList();
+        foreach (var inFlight in InFlightSets(history))
+        {
+            var lanes = inFlight.Where(c => batches[c] >= 0).Select(c => laneOfBatch[batches[c]]).Where(l => l is not null).ToList();
+            Assert.Equal(lanes.Count, lanes.Distinct().Count());
+        }
+
+        foreach (var lane in batches.Where(b => b >= 0).GroupBy(b => laneOfBatch[b]).Where(g => g.Key is not null))
+        {
+            Assert.Equal(lane.Order(), lane);
+        }
+    }
 
     [Fact]
     public void RunJobAsync_SmallJob_PlansFetchesEveryBatchOnceThenWritesSummary()
@@ -285,4 +348,191 @@ public sealed class CrawlOrchestrationTests
         Assert.Equal("storage down", ex.Message);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void RunJobAsync_Lanes_NeverTwoBatchesOfALaneInFlightAndEachLaneInOrder(int seed)
+    {
+        // Hosts of 1 to 200 URLs at batch size 20: lanes of 2 to 10 batches, and small hosts packed together; one shard.
+        var sut = CreateSut([.. Enumerable.Range(0, 60).Select(i => i * 37 % 200 + 1)], batchSize: 20, window: 8);
+
+        var (summary, recorder) = sut.Run(seed);
+
+        var history = recorder.Histories[JobId];
+        Assert.True(sut.Plan.Lanes.Count > 3, "the job has lanes of several lengths");
+        Assert.Equal(1, sut.Plan.ShardCount);
+        AssertLanesOneAtATime(history, LaneOfBatch(sut.Plan));
+        Assert.All(history.InFlightAtSchedule, n => Assert.InRange(n, 1, 8));
+        Assert.Equal(Enumerable.Range(0, sut.Plan.BatchCount), history.Calls.Where(c => c.Name == CrawlFunctionNames.FetchBatchActivity).Select(BatchOf).Order());
+        Assert.Equal(sut.Plan.UrlCount, summary.Total);
+    }
+
+    [Theory]
+    [InlineData(4)]
+    [InlineData(5)]
+    public void RunJobAsync_ManyHosts_KeepsTheWindowFullWhileAnyBatchCouldStart(int seed)
+    {
+        // 50 hosts of 130 URLs (lanes of 3 batches of 50) and 300 hosts of 2 URLs (12 shared batches).
+        var sut = CreateSut([.. Enumerable.Repeat(130, 50), .. Enumerable.Repeat(2, 300)], batchSize: 50, window: 8);
+
+        var (_, recorder) = sut.Run(seed);
+
+        var history = recorder.Histories[JobId];
+        var laneOf = LaneOfBatch(sut.Plan);
+        AssertLanesOneAtATime(history, laneOf);
+        // After every completion and what the logic scheduled at once, either the window is full or every batch not yet
+        // started is held back by a batch of its own lane in flight.
+        var started = new HashSet<int>();
+        var inFlight = new HashSet<int>();
+        var batches = history.Calls.Select(c => c.Name == CrawlFunctionNames.FetchBatchActivity ? BatchOf(c) : -1).ToList();
+        var checks = 0;
+        for (var e = 0; e < history.Events.Count; e++)
+        {
+            var (scheduled, call) = history.Events[e];
+            if (batches[call] < 0)
+            {
+                continue;
+            }
+
+            if (scheduled)
+            {
+                started.Add(batches[call]);
+                inFlight.Add(batches[call]);
+            }
+            else
+            {
+                inFlight.Remove(batches[call]);
+            }
+
+            var settled = e + 1 == history.Events.Count || !history.Events[e + 1].Scheduled;
+            if (settled && inFlight.Count > 0)
+            {
+                var busyLanes = inFlight.Select(b => laneOf[b]).Where(l => l is not null).ToHashSet();
+                var couldStart = Enumerable.Range(0, sut.Plan.BatchCount).Any(b => !started.Contains(b) && (laneOf[b] is null || !busyLanes.Contains(laneOf[b])));
+                Assert.True(inFlight.Count == 8 || !couldStart, $"event {e}: {inFlight.Count} in flight while a batch could start");
+                checks++;
+            }
+        }
+
+        Assert.True(checks > 100);
+        Assert.Equal(150 + 12, sut.Plan.BatchCount);
+    }
+
+    [Fact]
+    public void RunJobAsync_OneHugeHost_RunsOneBatchAtATimeInOrder()
+    {
+        var sut = CreateSut([5000], batchSize: 50, window: 8);
+
+        var (_, recorder) = sut.Run(seed: 6);
+
+        var history = recorder.Histories[JobId];
+        Assert.Equal([new LaneRun(100, 1)], sut.Plan.Lanes);
+        Assert.All(history.InFlightAtSchedule, n => Assert.Equal(1, n));
+        Assert.Equal(Enumerable.Range(0, 100), history.Calls.Where(c => c.Name == CrawlFunctionNames.FetchBatchActivity).Select(BatchOf));
+    }
+
+    /// <summary>Asserts what every sharded lane job must hold: each batch run once, by one shard; shards sharing a lane
+    /// never in flight together; within each shard, a lane's batches one at a time and in order.</summary>
+    private static void AssertShardsKeepLanes(FakeJob sut, Recorder recorder)
+    {
+        var plan = sut.Plan;
+        var job = recorder.Histories[JobId];
+        var laneOf = LaneOfBatch(plan);
+        var shardInputs = sut.ShardInputs.Values.OrderBy(s => s.ShardIndex).ToList();
+        Assert.Equal(plan.ShardCount, shardInputs.Count);
+        Assert.Equal(Enumerable.Range(0, plan.BatchCount), shardInputs.SelectMany(s => Enumerable.Range(s.FirstBatch, s.BatchCount)));
+        var fetched = recorder.Histories.Values.SelectMany(h => h.Calls).Where(c => c.Name == CrawlFunctionNames.FetchBatchActivity).Select(BatchOf);
+        Assert.Equal(Enumerable.Range(0, plan.BatchCount), fetched.Order());
+
+        var shardOfCall = job.Calls.Select(c => c.Kind == "orchestration" ? int.Parse(c.InstanceId![^4..], System.Globalization.CultureInfo.InvariantCulture) : -1).ToList();
+        var lanesOfShard = shardInputs
+            .Select(s => Enumerable.Range(s.FirstBatch, s.BatchCount).Select(b => laneOf[b]).Where(l => l is not null).ToHashSet())
+            .ToList();
+        foreach (var inFlight in InFlightSets(job))
+        {
+            var shards = inFlight.Where(c => shardOfCall[c] >= 0).Select(c => shardOfCall[c]).ToList();
+            foreach (var a in shards)
+            {
+                Assert.All(shards.Where(b => b != a), b => Assert.False(lanesOfShard[a].Overlaps(lanesOfShard[b]), $"shards {a} and {b} share a lane"));
+            }
+        }
+
+        foreach (var (instanceId, shard) in sut.ShardInputs)
+        {
+            Assert.Equal(BatchLayout.LanesWithin(plan.Lanes, shard.FirstBatch, shard.BatchCount), shard.Lanes);
+            AssertLanesOneAtATime(recorder.Histories[instanceId], laneOf[shard.FirstBatch..(shard.FirstBatch + shard.BatchCount)], shard.FirstBatch);
+            Assert.InRange(recorder.Histories[instanceId].Calls.Count, 0, CrawlOptions.MaxCallsPerOrchestration);
+        }
+
+        Assert.Equal(plan.ShardUrlCounts, shardInputs.Select(s => s.UrlCount));
+    }
+
+    [Theory]
+    [InlineData(7)]
+    [InlineData(8)]
+    public void RunJobAsync_LanesCrossingShardBoundaries_EachRunWholeByTheShardItStartsIn(int seed)
+    {
+        // Batch size 10, 4 batches per shard: lanes of 9, 7, 5, 3 and 2 batches would cross shard boundaries; 40 small hosts follow.
+        var sut = CreateSut([90, 3, 70, 50, 30, 20, .. Enumerable.Repeat(4, 40)], batchSize: 10, batchesPerShard: 4, window: 4);
+
+        var (summary, recorder) = sut.Run(seed);
+
+        AssertShardsKeepLanes(sut, recorder);
+        // No shard starts inside a lane, so no two shards share one and they run side by side.
+        Assert.All(sut.ShardInputs.Values, s => Assert.False(BatchLayout.ContinuesLane(sut.Plan.Lanes, s.FirstBatch)));
+        Assert.Contains(sut.ShardInputs.Values, s => s.FirstBatch + s.BatchCount > (s.ShardIndex + 1) * 4);
+        Assert.Contains(recorder.Histories[JobId].InFlightAtSchedule, n => n > 1);
+        Assert.Equal(sut.Plan.UrlCount, summary.Total);
+    }
+
+    [Theory]
+    [InlineData(9)]
+    [InlineData(10)]
+    public void RunJobAsync_LaneLongerThanAShardMayRun_SharedShardsNeverInFlightTogether(int seed)
+    {
+        // A host of 3000 URLs in batches of 2: a lane of 1500 batches, more than one orchestration may schedule, so it
+        // spans shards 0-2 (400 batches each); two more lanes and 100 small hosts fill shards 3 and 4.
+        var sut = CreateSut([3000, 60, 40, .. Enumerable.Repeat(2, 100)], batchSize: 2, batchesPerShard: 400, window: 4);
+
+        var (summary, recorder) = sut.Run(seed);
+
+        AssertShardsKeepLanes(sut, recorder);
+        Assert.Equal([(0, 400), (400, 400), (800, 700), (1500, 100), (1600, 50)],
+            sut.ShardInputs.Values.OrderBy(s => s.ShardIndex).Select(s => (s.FirstBatch, s.BatchCount)));
+        Assert.Equal([(0, 3), (3, 1), (4, 1)], CrawlOrchestration.ShardStreams(sut.Plan));
+        Assert.Contains(recorder.Histories[JobId].InFlightAtSchedule, n => n > 1);
+        Assert.Equal(sut.Plan.UrlCount, summary.Total);
+    }
+
+    [Theory]
+    [InlineData(500, 1)]
+    [InlineData(4, 2)]
+    [InlineData(4, 3)]
+    public void RunJobAsync_ReplayOfRecordedHistoryWithLanes_SchedulesIdenticalCalls(int batchesPerShard, int seed)
+    {
+        var sut = CreateSut([90, 3, 70, 50, 30, 20, .. Enumerable.Repeat(4, 40)], batchSize: 10, batchesPerShard, window: 4);
+        var (output, recorder) = sut.Run(seed);
+
+        foreach (var (instanceId, recorded) in recorder.Histories)
+        {
+            var replayed = instanceId == JobId
+                ? Replay(recorded, context => CrawlOrchestration.RunJobAsync(context, Ticket)).History
+                : Replay(recorded, context => CrawlOrchestration.RunShardAsync(context, sut.ShardInputs[instanceId])).History;
+
+            Assert.Equal(recorded.Calls, replayed.Calls);
+            Assert.Equal(recorded.OutputJson, replayed.OutputJson);
+        }
+
+        foreach (var events in new[] { 0, 3, 10, recorder.Histories[JobId].CompletionOrder.Count - 1 })
+        {
+            var prefix = Truncate(recorder.Histories[JobId], events);
+            var (replayedOutput, replayed) = Replay(prefix, context => CrawlOrchestration.RunJobAsync(context, Ticket), events,
+                sut.Respond, new Recorder(seed: 2000 + events));
+
+            Assert.Equal(prefix.Calls, replayed.Calls.Take(prefix.Calls.Count));
+            Assert.Equal(Json(output), Json(replayedOutput));
+            Assert.Equal(recorder.Histories[JobId].Calls.Count, replayed.Calls.Count);
+        }
+    }
 }

@@ -50,12 +50,29 @@ public sealed class CrawlPlannerTests
         return names;
     }
 
+    /// <summary>The batches of <paramref name="urls"/> as the planner lays them out, and the plan's lanes.</summary>
+    private static (List<List<string>> Batches, LaneRun[] Lanes) Layout(IReadOnlyList<string> urls, int batchSize, int hostsPerLane = 1,
+        int window = int.MaxValue)
+    {
+        var (order, hostStarts) = CrawlPlanner.GroupByHost(urls);
+        var layout = BatchLayout.Assign(CrawlPlanner.HostSizes(hostStarts), batchSize, hostsPerLane, window);
+        return ([.. Enumerable.Range(0, layout.BatchCount).Select(b => CrawlPlanner.BatchUrls(urls, order, hostStarts, layout, b).ToList())], layout.Lanes);
+    }
+
+    /// <summary>Many hosts of many sizes: 40 of 30 to 420 URLs, and single-URL hosts.</summary>
+    private static List<string> ManyHosts(int count) => [.. Enumerable.Range(0, count).Select(i => i % 3 == 0
+        ? $"http://single{i}.example/"
+        : $"https://h{i % 40}.example/{i}?n={i * 7 % 40 * 10}")];
+
+    private static string HostOf(string url) => UrlNormaliser.HostOf(url).ToString();
+
     [Fact]
     public void GroupByHost_SameInput_SameOrder()
     {
         var urls = Urls(10_000);
 
-        Assert.Equal(CrawlPlanner.GroupByHost(urls), CrawlPlanner.GroupByHost([.. urls]));
+        Assert.Equal(CrawlPlanner.GroupByHost(urls).Order, CrawlPlanner.GroupByHost([.. urls]).Order);
+        Assert.Equal(CrawlPlanner.GroupByHost(urls).HostStarts, CrawlPlanner.GroupByHost([.. urls]).HostStarts);
     }
 
     [Fact]
@@ -63,36 +80,106 @@ public sealed class CrawlPlannerTests
     {
         var urls = Urls(1000);
 
-        var order = CrawlPlanner.GroupByHost(urls);
+        var (order, hostStarts) = CrawlPlanner.GroupByHost(urls);
 
         Assert.Equal(Enumerable.Range(0, 1000), order.Order());
-        var hosts = order.Select(i => UrlNormaliser.HostOf(urls[i]).ToString()).ToList();
+        var hosts = order.Select(i => HostOf(urls[i])).ToList();
         var runs = hosts.Where((h, i) => i == 0 || hosts[i - 1] != h).ToList();
         Assert.Equal(runs.Count, runs.Distinct().Count());
-        Assert.Equal(urls.Select(u => UrlNormaliser.HostOf(u).ToString()).Distinct(), runs);
+        Assert.Equal(urls.Select(HostOf).Distinct(), runs);
+        Assert.Equal(runs.Count + 1, hostStarts.Length);
+        Assert.Equal(runs.Select(h => urls.Count(u => HostOf(u) == h)), CrawlPlanner.HostSizes(hostStarts));
     }
 
     [Theory]
-    [InlineData(1000, 50)]
-    [InlineData(12_345, 50)]
-    [InlineData(999, 7)]
-    public void BatchUrls_Layout_BalancesBatchesAndSpreadsEveryHost(int count, int batchSize)
+    [InlineData(1000, 50, 1, int.MaxValue)]
+    [InlineData(12_345, 50, 1, int.MaxValue)]
+    [InlineData(999, 7, 1, int.MaxValue)]
+    [InlineData(5000, 1, 1, int.MaxValue)]
+    [InlineData(12_345, 50, 4, 8)]
+    [InlineData(999, 7, 3, 2)]
+    public void BatchUrls_Layout_EveryHostInOneBatchOrInOneLane(int count, int batchSize, int hostsPerLane, int window)
     {
         var urls = Urls(count);
-        var order = CrawlPlanner.GroupByHost(urls);
-        var batches = BatchLayout.BatchCount(count, batchSize);
 
-        var layout = Enumerable.Range(0, batches).Select(b => CrawlPlanner.BatchUrls(urls, order, b, batches).ToList()).ToList();
+        AssertHostsInOneBatchOrOneLane(urls, batchSize, hostsPerLane, window);
+    }
+
+    [Theory]
+    [InlineData(20_000, 50, 4, 8)]
+    [InlineData(20_000, 50, 1, 8)]
+    [InlineData(20_000, 20, 16, 3)]
+    [InlineData(6000, 50, 4, 256)]
+    public void BatchUrls_ManyBigHosts_GroupedIntoLanesOfAtLeastHostsPerLaneInWindowMultiples(int count, int batchSize, int hostsPerLane, int window)
+    {
+        var urls = ManyHosts(count);
+
+        var (batches, lanes) = AssertHostsInOneBatchOrOneLane(urls, batchSize, hostsPerLane, window);
+
+        var big = urls.GroupBy(HostOf).Count(h => h.Count() > batchSize);
+        var laneCount = lanes.Sum(l => l.Count);
+        var fullLanes = (big + hostsPerLane - 1) / hostsPerLane;
+        Assert.Equal(fullLanes <= window ? fullLanes : fullLanes / window * window, laneCount);
+        // Balanced: the biggest host decides, or lanes differ by at most one host's worth of URLs.
+        var laneUrls = BatchLayout.Streams(lanes, batches.Count).Where(s => s.Count > 1)
+            .Select(s => batches.Skip(s.First).Take(s.Count).Sum(b => b.Count)).ToList();
+        var biggest = urls.GroupBy(HostOf).Max(h => h.Count());
+        Assert.True(laneUrls.Max() - laneUrls.Min() <= biggest, $"lanes of {laneUrls.Min()} to {laneUrls.Max()} URLs");
+    }
+
+    /// <summary>Every URL once; batches of 1 to B URLs; each host either in a single batch, or in the batches of exactly
+    /// one planned lane, which hold no host that appears anywhere else, spread evenly over the lane.</summary>
+    private static (List<List<string>> Batches, LaneRun[] Lanes) AssertHostsInOneBatchOrOneLane(List<string> urls, int batchSize, int hostsPerLane, int window)
+    {
+        var (layout, lanes) = Layout(urls, batchSize, hostsPerLane, window);
 
         Assert.Equal(urls.Order(StringComparer.Ordinal), layout.SelectMany(b => b).Order(StringComparer.Ordinal));
-        Assert.All(layout, b => Assert.Equal(BatchLayout.UrlsInBatch(count, batches, layout.IndexOf(b)), b.Count));
-        foreach (var host in urls.GroupBy(u => UrlNormaliser.HostOf(u).ToString()))
+        Assert.All(layout, b => Assert.InRange(b.Count, 1, batchSize));
+        Assert.InRange(layout.Count, BatchLayout.BatchCount(urls.Count, batchSize), 2 * BatchLayout.BatchCount(urls.Count, batchSize));
+        var laneRanges = BatchLayout.Streams(lanes, layout.Count).Where(s => s.Count > 1).ToList();
+        var laneOfBatch = new int?[layout.Count];
+        for (var lane = 0; lane < laneRanges.Count; lane++)
         {
-            var n = host.Count();
-            var perBatch = layout.Select(b => b.Count(u => UrlNormaliser.HostOf(u).SequenceEqual(host.Key))).ToList();
-            Assert.True(perBatch.Max() <= (n + batches - 1) / batches, $"{host.Key}: {perBatch.Max()} in one batch");
-            Assert.Equal(Math.Min(n, batches), perBatch.Count(c => c > 0));
+            for (var b = laneRanges[lane].First; b < laneRanges[lane].First + laneRanges[lane].Count; b++)
+            {
+                laneOfBatch[b] = lane;
+            }
         }
+
+        var sizes = urls.GroupBy(HostOf).ToDictionary(h => h.Key, h => h.Count(), StringComparer.Ordinal);
+        var batchesOf = Enumerable.Range(0, layout.Count).SelectMany(b => layout[b].Select(u => (Host: HostOf(u), Batch: b)))
+            .GroupBy(x => x.Host).ToDictionary(g => g.Key, g => g.Select(x => x.Batch).ToList(), StringComparer.Ordinal);
+        foreach (var (host, size) in sizes)
+        {
+            var all = batchesOf[host];
+            var batches = all.Distinct().ToList();
+            if (size <= batchSize)
+            {
+                Assert.Single(batches);
+                Assert.Null(laneOfBatch[batches[0]]);
+                continue;
+            }
+
+            var lane = laneOfBatch[batches[0]];
+            Assert.NotNull(lane);
+            Assert.All(batches, b => Assert.Equal(lane, laneOfBatch[b]));
+            var (first, length) = laneRanges[lane.Value];
+            var perBatch = Enumerable.Range(first, length).Select(b => all.Count(x => x == b)).ToList();
+            Assert.InRange(perBatch.Max() - perBatch.Min(), 0, 1);
+        }
+
+        Assert.All(Enumerable.Range(0, layout.Count).Where(b => laneOfBatch[b] is not null),
+            b => Assert.All(layout[b], u => Assert.True(sizes[HostOf(u)] > batchSize)));
+        return (layout, lanes);
+    }
+
+    [Fact]
+    public void BatchUrls_SameInput_SameLayout()
+    {
+        var urls = Urls(5000);
+
+        Assert.Equal(Layout(urls, 30).Batches, Layout([.. urls], 30).Batches);
+        Assert.Equal(Layout(urls, 30).Lanes, Layout([.. urls], 30).Lanes);
     }
 
     [Fact]
@@ -105,11 +192,17 @@ public sealed class CrawlPlannerTests
 
         var plan = await sut.PlanAsync(ticket, CancellationToken.None);
 
-        Assert.Equal(new CrawlPlan("plan-1", 1234, 0, 25, 500, 1, 8) { PlanId = plan.PlanId }, plan);
+        // big.example's 617 URLs and the three m*.example hosts' 41 or so each (over 50 / ⌈16 / 4⌉ = 12, a batch's share for
+        // one host) share a lane of 15 batches; the 493 single-URL hosts pack into 10 more.
+        Assert.Equal(new CrawlPlan("plan-1", 1234, 0, 25, 500, 1, 8), plan with { Lanes = [], ShardUrlCounts = [], PlanId = null });
         Assert.Matches("^[0-9a-f]{32}$", plan.PlanId);
+        Assert.Equal([new LaneRun(15, 1)], plan.Lanes);
+        Assert.Empty(plan.ShardUrlCounts);
         Assert.Equal([BlobNames.ShardManifest("plan-1", 0)], await ManifestBlobsAsync(host, "plan-1"));
         var manifests = await ManifestsAsync(host, plan);
         Assert.Equal(Enumerable.Range(0, 25), manifests.Select(m => m.BatchIndex));
+        Assert.All(manifests.Take(15), m => Assert.All(m.Urls, u => Assert.DoesNotContain("single", u, StringComparison.Ordinal)));
+        Assert.All(manifests.Skip(15), m => Assert.All(m.Urls, u => Assert.Contains("single", u, StringComparison.Ordinal)));
         Assert.All(manifests, m => Assert.Equal("plan-1", m.JobId));
         Assert.Equal(urls.Order(StringComparer.Ordinal), manifests.SelectMany(m => m.Urls).Order(StringComparer.Ordinal));
     }
@@ -202,8 +295,9 @@ public sealed class CrawlPlannerTests
         ticket = await SubmitAsync(host, "plan-4", Urls(30), batchSize: 10);
         var plan = await sut.PlanAsync(ticket, CancellationToken.None);
 
-        Assert.Equal(3, plan.BatchCount);
-        Assert.Equal([0, 1, 2], (await ManifestsAsync(host, plan)).Select(m => m.BatchIndex));
+        // big.example's 15 URLs take a lane of 2 batches, the 15 others pack into 2.
+        Assert.Equal(4, plan.BatchCount);
+        Assert.Equal([0, 1, 2, 3], (await ManifestsAsync(host, plan)).Select(m => m.BatchIndex));
         Assert.Equal([BlobNames.ShardManifest("plan-4", 0)], await ManifestBlobsAsync(host, "plan-4"));
         // Results of another plan are dropped, inside the new plan's range too: they describe other URLs or settings.
         Assert.False(await host.ExistsAsync(BlobNames.BatchResults("plan-4", 2)));

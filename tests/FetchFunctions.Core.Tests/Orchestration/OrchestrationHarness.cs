@@ -21,6 +21,10 @@ internal sealed class OrchestrationHistory(string instanceId)
     /// <summary>How many calls were in flight (scheduled, not completed) right after each call was scheduled.</summary>
     public List<int> InFlightAtSchedule { get; } = [];
 
+    /// <summary>Every schedule and completion, in the order they happened: (true, call index) for a schedule, (false,
+    /// call index) for a completion.</summary>
+    public List<(bool Scheduled, int Call)> Events { get; } = [];
+
     public string? OutputJson { get; set; }
 }
 
@@ -93,6 +97,34 @@ internal static class OrchestrationHarness
         });
         history.OutputJson = Json(output);
         return (output, history);
+    }
+
+    /// <summary>The history as Durable held it after <paramref name="events"/> completions: those completions and every
+    /// call scheduled before the next one. Replaying it and then running live may schedule other calls than the full
+    /// recording did, when the logic's choices depend on the order of completions.</summary>
+    public static OrchestrationHistory Truncate(OrchestrationHistory recorded, int events)
+    {
+        var truncated = new OrchestrationHistory(recorded.InstanceId);
+        var completions = 0;
+        foreach (var (scheduled, call) in recorded.Events)
+        {
+            if (!scheduled && completions++ == events)
+            {
+                break;
+            }
+
+            if (scheduled)
+            {
+                truncated.Calls.Add(recorded.Calls[call]);
+            }
+            else
+            {
+                truncated.CompletionOrder.Add(call);
+            }
+        }
+
+        truncated.Results.AddRange(recorded.Results);
+        return truncated;
     }
 
     public static string Json(object? value) => value is null ? "null" : JsonSerializer.Serialize(value, value.GetType());
@@ -175,6 +207,7 @@ internal static class OrchestrationHarness
         {
             _pending.Remove(index);
             history.CompletionOrder.Add(index);
+            history.Events.Add((false, index));
             while (history.Results.Count <= index)
             {
                 history.Results.Add(null!);
@@ -208,6 +241,7 @@ internal static class OrchestrationHarness
             });
             _pending.Add(index);
             history.InFlightAtSchedule.Add(_pending.Count);
+            history.Events.Add((true, index));
             return completion.Task;
         }
     }
