@@ -111,7 +111,7 @@ internal static class ManyHosts
             {
                 var (first, count) = BatchLayout.ShardBatches(plan, shard);
                 var batches = Enumerable.Range(first, count).Select(batch => Dealt(urls, order, batch, plan.BatchCount));
-                await store.WriteShardManifestAsync(job.JobId, shard, first, batches, cancellationToken);
+                await store.WriteShardManifestAsync(job.JobId, shard, first, batches, planId: null, cancellationToken);
             }
 
             return plan;
