@@ -158,7 +158,7 @@ internal sealed class BatchFetcher(IFetchEngine engine, TimeProvider timeProvide
 
             if (host.FetchedRobotsNow)
             {
-                await gate.MarkStartAsync(host.DelayAtLeast(limits.PerHostDelay), timeProvider, cancellationToken).ConfigureAwait(false);
+                gate.RecordStart(host.DelayAtLeast(limits.PerHostDelay), timeProvider);
             }
 
             return host;
@@ -197,6 +197,18 @@ internal sealed class BatchFetcher(IFetchEngine engine, TimeProvider timeProvide
             if (wait > 0)
             {
                 await Task.Delay(TimeSpan.FromSeconds((double)wait / time.TimestampFrequency), time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>Records a request of the host that has already been made (robots.txt, counted from when it ended, which
+        /// errs on the polite side): the next fetch waits <paramref name="delay"/> after it.</summary>
+        public void RecordStart(TimeSpan delay, TimeProvider time)
+        {
+            lock (_lock)
+            {
+                var now = time.GetTimestamp();
+                _lastStart = Math.Max(_lastStart, now);
+                _nextStart = Math.Max(_nextStart, now + (delay <= TimeSpan.Zero ? 0 : (long)(delay.TotalSeconds * time.TimestampFrequency)));
             }
         }
 

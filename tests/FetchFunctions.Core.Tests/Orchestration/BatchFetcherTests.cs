@@ -246,7 +246,13 @@ public sealed class BatchFetcherTests
         // One batch slot, held by the busy host while both later turns of h come and go: they start late, one right
         // after the other, unless the second waits for the first's actual start.
         var fetch = sut.FetchAsync("job", urls, Policy, Limits(max: 1, perHost: 2, delayMs: 1000), CancellationToken.None);
-        await Poll.UntilAsync(() => engine.Started == 2, "the first page of h and the busy host's fetch");
+        // Each host's first start waits the delay from the batch's start (the batch before, of the same lane, may just
+        // have started one).
+        await Poll.UntilAsync(() =>
+        {
+            time.Advance(TimeSpan.FromMilliseconds(50));
+            return engine.Started == 2;
+        }, "the first page of h and the busy host's fetch");
         time.Advance(TimeSpan.FromSeconds(3));
         engine.Release(urls[1]);
         await Poll.UntilAsync(() =>

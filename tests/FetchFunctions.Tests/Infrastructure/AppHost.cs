@@ -69,6 +69,7 @@ public sealed class AppHost : IAsyncLifetime
             ["AzureWebJobsStorage"] = ConnectionString,
             ["Storage:ContainerName"] = ContainerName,
             ["Fetch:AllowedNetworks:0"] = "127.0.0.1/32",
+            ["Fetch:AllowedNetworks:1"] = "127.0.0.2/32",
             ["Crawl:BatchesPerShard"] = BatchesPerShard.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Crawl:MaxUrls"] = "1000",
             ["Crawl:MaxInlineUrls"] = "100",

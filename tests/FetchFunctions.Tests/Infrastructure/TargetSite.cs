@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging;
 
 namespace FetchFunctions.Tests.Infrastructure;
 
-/// <summary>The site a job crawls: Kestrel on 127.0.0.1:0. <c>/page/{id}</c> answers a small text page, <c>/missing/{id}</c>
+/// <summary>The site a job crawls: Kestrel on 127.0.0.1:0 and, as a second host, 127.0.0.2:0. <c>/page/{id}</c> answers a small text page, <c>/missing/{id}</c>
 /// 404, <c>/hold/{key}/{id}</c> nothing until <see cref="Release"/> of its key (or the client gives up), so a job can be
 /// caught running.</summary>
 internal sealed class TargetSite : IAsyncDisposable
@@ -22,7 +22,12 @@ internal sealed class TargetSite : IAsyncDisposable
 
     public Uri BaseUri { get; private set; } = null!;
 
+    /// <summary>The same site as another host (127.0.0.2): a job's per-host limits treat it apart from <see cref="BaseUri"/>.</summary>
+    public Uri SecondHostUri { get; private set; } = null!;
+
     public string Url(string pathAndQuery) => new Uri(BaseUri, pathAndQuery).ToString();
+
+    public string SecondHostUrl(string pathAndQuery) => new Uri(SecondHostUri, pathAndQuery).ToString();
 
     /// <summary>Requests seen for a path (without its query).</summary>
     public int Hits(string path) => _hits.TryGetValue(path, out var n) ? n : 0;
@@ -41,7 +46,7 @@ internal sealed class TargetSite : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls("http://127.0.0.1:0", "http://127.0.0.2:0");
         var app = builder.Build();
         var site = new TargetSite(app);
         app.Use(async (context, next) =>
@@ -57,8 +62,9 @@ internal sealed class TargetSite : IAsyncDisposable
             await context.Response.WriteAsync(PageText(id), context.RequestAborted);
         });
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        site.BaseUri = new Uri(address + "/");
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+        site.BaseUri = new Uri(addresses.Single(a => a.Contains("127.0.0.1", StringComparison.Ordinal)) + "/");
+        site.SecondHostUri = new Uri(addresses.Single(a => a.Contains("127.0.0.2", StringComparison.Ordinal)) + "/");
         return site;
     }
 

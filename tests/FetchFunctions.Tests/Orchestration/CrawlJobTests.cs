@@ -104,11 +104,15 @@ public sealed class CrawlJobTests(AppHost app)
     public async Task RunningShardedJob_Delete_TerminatesItAndItsShardsRepeatably_AndItsMessageRunsItAgain()
     {
         var jobId = NewJobId("cancel");
-        var urls = Enumerable.Range(0, 4).Select(i => app.Site.Url($"/hold/{jobId}/{i}")).ToArray();
-        var (answer, _) = await app.PostAsync(new { jobId, urls, options = new { batchSize = 1 } });
+        // Two hosts, each in a lane of its own (a batch's width equals the per-host limit, so a lane holds one host): a
+        // lane's batches run one at a time job-wide, each lane is one shard here, and the two shards fetch at once.
+        var urls = Enumerable.Range(0, 4)
+            .Select(i => i % 2 == 0 ? app.Site.Url($"/hold/{jobId}/{i}") : app.Site.SecondHostUrl($"/hold/{jobId}/{i}"))
+            .ToArray();
+        var (answer, _) = await app.PostAsync(new { jobId, urls, options = new { batchSize = 1, maxConcurrency = 4, maxConcurrencyPerHost = 4 } });
         Assert.Equal(202, answer.Status);
         var message = await app.DeliverIntakeAsync(jobId);
-        await Poll.UntilAsync(() => app.Site.HitsUnder($"/hold/{jobId}/") >= 2, "both shards fetching");
+        await Poll.UntilAsync(() => app.Site.Hits($"/hold/{jobId}/0") >= 1 && app.Site.Hits($"/hold/{jobId}/1") >= 1, "both shards fetching");
 
         var cancel = await app.DeleteAsync(jobId);
         var terminated = await app.WaitForEndAsync(jobId);
