@@ -74,8 +74,8 @@ internal static class ManyHosts
                 list.Append(new Uri(origins[i % origins.Count], string.Create(CultureInfo.InvariantCulture, $"page/{label}-{i}")).AbsoluteUri).Append('\n');
             }
 
-            await container.UploadBlobAsync("input/hosts-urls.txt", BinaryData.FromString(list.ToString()), cancellationToken);
-            var submitted = await core.Provider.GetRequiredService<ICrawlIntake>().SubmitAsync(new CrawlJobRequest { UrlListBlob = "input/hosts-urls.txt" },
+            await container.UploadBlobAsync("_uploads/hosts-urls.txt", BinaryData.FromString(list.ToString()), cancellationToken);
+            var submitted = await core.Provider.GetRequiredService<ICrawlIntake>().SubmitAsync(new CrawlJobRequest { UrlListBlob = "_uploads/hosts-urls.txt" },
                 cancellationToken);
             var ticket = submitted.Ticket ?? throw new InvalidOperationException(
                 $"The job was rejected: {string.Join("; ", submitted.Problems.Select(p => $"{p.Path}: {p.Reason}"))}");

@@ -1,6 +1,7 @@
 using System.Text;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
+using FetchFunctions.Cli.Tests.Infrastructure;
 using FetchFunctions.Core.Jobs;
 using FetchFunctions.Core.Tests.Infrastructure;
 using Spectre.Console;
@@ -22,22 +23,7 @@ public sealed class CliAppTests
             environment[key] = value;
         }
 
-        return (new CliApp(Console(output), Console(error), environment), output, error);
-    }
-
-    private static IAnsiConsole Console(TextWriter writer)
-    {
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Out = new AnsiConsoleOutput(writer),
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
-        });
-
-        // As Main sets up a redirected console: messages are not folded, whatever the checkout's path length.
-        console.Profile.Width = CliApp.UnfoldedWidth;
-        return console;
+        return (new CliApp(TestConsoles.Create(output), TestConsoles.Create(error), environment), output, error);
     }
 
     private static async Task<Run> RunAsync(string container, params string[] args)

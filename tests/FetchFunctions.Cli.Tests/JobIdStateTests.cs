@@ -1,9 +1,9 @@
 using Azure;
 using Azure.Storage.Blobs;
+using FetchFunctions.Cli.Tests.Infrastructure;
 using FetchFunctions.Core.Orchestration;
 using FetchFunctions.Core.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
-using Spectre.Console;
 
 namespace FetchFunctions.Cli.Tests;
 
@@ -13,25 +13,12 @@ public sealed class JobIdStateTests
 {
     private sealed record Run(int ExitCode, string Output, string Error);
 
-    private static IAnsiConsole Console(TextWriter writer)
-    {
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Out = new AnsiConsoleOutput(writer),
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
-        });
-        console.Profile.Width = CliApp.UnfoldedWidth;
-        return console;
-    }
-
     private static async Task<Run> RunAsync(string container, params string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();
         var environment = new Dictionary<string, string?> { ["Storage__ContainerName"] = container, ["Fetch__RetryBaseDelay"] = "00:00:00.010" };
-        var app = new CliApp(Console(output), Console(error), environment);
+        var app = new CliApp(TestConsoles.Create(output), TestConsoles.Create(error), environment);
         var exitCode = await app.RunAsync([.. args, "--connection-string", await SharedAzurite.ConnectionStringAsync()], CancellationToken.None);
         return new Run(exitCode, output.ToString(), error.ToString());
     }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using FetchFunctions.Cli.LocalStorage;
+using FetchFunctions.Cli.Tests.Infrastructure;
 using FetchFunctions.Core.Tests.Infrastructure;
 using Spectre.Console;
 
@@ -13,19 +14,6 @@ public sealed class StorageOutageTests
 {
     private const int Urls = 150;
 
-    private static IAnsiConsole Console(TextWriter writer)
-    {
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Out = new AnsiConsoleOutput(writer),
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
-        });
-        console.Profile.Width = CliApp.UnfoldedWidth;
-        return console;
-    }
-
     private static (CliApp App, StringWriter Error) CreateSut(IDictionary<string, string?>? settings = null)
     {
         var error = new StringWriter();
@@ -35,7 +23,7 @@ public sealed class StorageOutageTests
             environment[key] = value;
         }
 
-        return (new CliApp(Console(new StringWriter()), Console(error), environment), error);
+        return (new CliApp(TestConsoles.Create(new StringWriter()), TestConsoles.Create(error), environment), error);
     }
 
     private static string[] CrawlArgs(LoopbackServer server, string run, string connectionString) =>
