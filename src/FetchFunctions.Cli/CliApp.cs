@@ -20,7 +20,7 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
     private readonly OperatorDefaults _defaults = DefaultsFrom(environment);
     private readonly Option<string[]> _url = new("--url") { Description = "A URL to fetch (repeatable).", AllowMultipleArgumentsPerToken = true };
     private readonly Option<FileInfo?> _urlsFile = new("--urls-file") { Description = "A text file with one URL per line (# starts a comment), read as a stream: validated before anything is stored, then stored as the job's urls.txt." };
-    private readonly Option<string?> _jobId = new("--job-id") { Description = "The job id (idempotency key); generated when absent." };
+    private readonly Option<string?> _jobId = new("--job-id") { Description = "The job id; generated when absent. An interrupted or failed job run again under its id resumes; an active or completed one is refused (exit 2)." };
     private readonly Option<int?> _concurrency = new("--concurrency");
     private readonly Option<int?> _perHost = new("--per-host");
     private readonly Option<int?> _perHostDelay = new("--per-host-delay-ms");
@@ -181,8 +181,8 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
     {
         var d = _defaults;
         _concurrency.Description = $"Fetches in flight per batch (default: {d.MaxConcurrency} (Crawl:MaxConcurrency), also the most allowed).";
-        _perHost.Description = $"Fetches in flight per host in a batch (default: {d.MaxConcurrencyPerHost} (Crawl:MaxConcurrencyPerHost)).";
-        _perHostDelay.Description = $"Milliseconds between two requests to one host (default: {d.PerHostDelay.TotalMilliseconds:0} (Crawl:PerHostDelay)).";
+        _perHost.Description = $"Fetches in flight per host, across the whole job (default: {d.MaxConcurrencyPerHost} (Crawl:MaxConcurrencyPerHost)).";
+        _perHostDelay.Description = $"Least milliseconds between two request starts to one host, across the whole job; a robots.txt Crawl-delay may raise it (default: {d.PerHostDelay.TotalMilliseconds:0} (Crawl:PerHostDelay)).";
         _retries.Description = $"Retries per URL on 408/429/5xx and network errors (default: {d.MaxRetries} (Fetch:MaxRetries)).";
         _attemptTimeout.Description = $"Seconds one HTTP attempt may wait for response headers (default: {Seconds(d.AttemptTimeout)} (Fetch:AttemptTimeout)).";
         _timeout.Description = $"Seconds for response headers per URL and redirect hop, all retries included; not the body (default: {Seconds(d.TotalTimeout)} (Fetch:TotalTimeout)).";
