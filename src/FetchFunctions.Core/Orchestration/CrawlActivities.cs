@@ -42,7 +42,7 @@ internal sealed partial class CrawlActivities(
         var startedAt = timeProvider.GetTimestamp();
         var crawl = crawlOptions.Value;
         var job = await store.ReadJobAsync(BlobNames.Job(batch.JobId), cancellationToken).ConfigureAwait(false);
-        var manifest = await store.ReadBatchManifestAsync(batch.JobId, batch.BatchIndex, batch.BatchesPerShard, cancellationToken).ConfigureAwait(false);
+        var manifest = await store.ReadBatchManifestAsync(batch.JobId, batch.BatchIndex, batch.BatchesPerShard, batch.PlanId, cancellationToken).ConfigureAwait(false);
         var settings = job.Settings;
         var limits = new BatchLimits(
             Math.Min(settings.MaxConcurrency, crawl.MaxConcurrency),

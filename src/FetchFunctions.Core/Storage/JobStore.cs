@@ -185,9 +185,14 @@ internal sealed class JobStore
         await UploadAsync(BlobNames.ShardManifest(jobId, shardIndex), BinaryData.FromBytes(content), TextContentType, planId, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The URLs of one batch, whatever plan its manifest belongs to.</summary>
+    public async Task<BatchManifest> ReadBatchManifestAsync(string jobId, int batchIndex, int batchesPerShard, CancellationToken cancellationToken) =>
+        await ReadBatchManifestAsync(jobId, batchIndex, batchesPerShard, planId: null, cancellationToken).ConfigureAwait(false);
+
     /// <summary>The URLs of one batch: two range reads of its shard's manifest, the second pinned to the first's version
-    /// so a re-plan in between cannot mix two layouts.</summary>
-    public async Task<BatchManifest> ReadBatchManifestAsync(string jobId, int batchIndex, int batchesPerShard, CancellationToken cancellationToken)
+    /// so a re-plan in between cannot mix two layouts. With <paramref name="planId"/>, a manifest of another plan (the
+    /// job was planned again while this batch's run went on) is refused instead of fetched under the wrong layout.</summary>
+    public async Task<BatchManifest> ReadBatchManifestAsync(string jobId, int batchIndex, int batchesPerShard, string? planId, CancellationToken cancellationToken)
     {
         var shardIndex = batchIndex / batchesPerShard;
         var name = BlobNames.ShardManifest(jobId, shardIndex);
@@ -200,6 +205,12 @@ internal sealed class JobStore
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
             throw new InvalidOperationException($"No manifest at '{name}': the job was not planned.", ex);
+        }
+
+        if (planId is not null
+            && (!head.Details.Metadata.TryGetValue(PlanIdMetadata, out var manifestPlan) || !string.Equals(manifestPlan, planId, StringComparison.Ordinal)))
+        {
+            throw new InvalidOperationException($"'{name}' belongs to another plan of job '{jobId}' than batch {batchIndex}: the job was planned again.");
         }
 
         var headBytes = head.Content.ToMemory();

@@ -242,6 +242,24 @@ public sealed class CrawlPlannerTests
     }
 
     [Fact]
+    public async Task ReadBatchManifestAsync_BatchOfAnEarlierPlan_IsRefusedAfterTheJobWasPlannedAgain()
+    {
+        var (sut, host) = await CreateSutAsync();
+        await using var _ = host;
+        var store = host.Provider.GetRequiredService<JobStore>();
+        var first = await sut.PlanAsync(await SubmitAsync(host, "plan-7", Urls(100), batchSize: 10), CancellationToken.None);
+        var second = await sut.PlanAsync(await SubmitAsync(host, "plan-7", Urls(120), batchSize: 10), CancellationToken.None);
+
+        var current = await store.ReadBatchManifestAsync("plan-7", 0, second.BatchesPerShard, second.PlanId, CancellationToken.None);
+        var stale = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            store.ReadBatchManifestAsync("plan-7", 0, first.BatchesPerShard, first.PlanId, CancellationToken.None));
+
+        Assert.NotEqual(first.PlanId, second.PlanId);
+        Assert.NotEmpty(current.Urls);
+        Assert.Contains("another plan", stale.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task PlanAsync_JobChangedUnderTheSameId_NewPlanIdRewritesManifestsAndDropsOldResults()
     {
         var (sut, host) = await CreateSutAsync();
