@@ -6,6 +6,7 @@ using System.Security.Authentication;
 using Azure;
 using FetchFunctions.Core.Security;
 using FetchFunctions.Core.Storage;
+using FetchFunctions.Core.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly.CircuitBreaker;
@@ -20,6 +21,7 @@ internal sealed partial class FetchEngine(
     IBodySink sink,
     TimeProvider timeProvider,
     IOptions<FetchOptions> options,
+    CrawlTelemetry telemetry,
     ILogger<FetchEngine> logger) : IFetchEngine
 {
     private static readonly FrozenSet<string> OriginBoundHeaders =
@@ -32,6 +34,7 @@ internal sealed partial class FetchEngine(
         ArgumentNullException.ThrowIfNull(request);
         cancellationToken.ThrowIfCancellationRequested();
         var state = new FetchState(request, timeProvider.GetTimestamp());
+        using var activity = telemetry.StartFetch(request);
         if (UrlProblem(request.Url) is { } problem)
         {
             return Finish(state, FetchErrorKind.InvalidUrl, problem);
@@ -162,6 +165,7 @@ internal sealed partial class FetchEngine(
                 return new HopOutcome(null, new FetchFailure(FetchErrorKind.RedirectLoop, $"Redirect loop back to {next.AbsoluteUri}."));
             }
 
+            CrawlTelemetry.Redirected((int)response.StatusCode, next);
             current = next;
         }
     }
@@ -277,6 +281,7 @@ internal sealed partial class FetchEngine(
             state.BlobName,
             kind,
             error);
+        CrawlTelemetry.FetchFinished(result);
         if (kind is null)
         {
             LogFetched(logger, state.Request.Url.Host, state.Status, state.Bytes, state.Attempts.Value, duration.TotalMilliseconds);

@@ -1,6 +1,7 @@
 using System.Net;
 using FetchFunctions.Core.Security;
 using FetchFunctions.Core.Storage;
+using FetchFunctions.Core.Telemetry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -36,6 +37,7 @@ internal static class FetchEngineServiceCollectionExtensions
         services.Configure<TelemetryOptions>(static telemetry => telemetry.SeverityProvider = static args =>
             args.Event.EventName is "ExecutionAttempt" or "OnRetry" ? ResilienceEventSeverity.Debug : args.Event.Severity);
         services.TryAddSingleton<IFetchEngine, FetchEngine>();
+        services.AddCrawlTelemetry(configuration);
 
         var client = services.AddHttpClient(HttpClientName, static http =>
             {
@@ -53,7 +55,7 @@ internal static class FetchEngineServiceCollectionExtensions
                 var options = context.ServiceProvider.GetRequiredService<IOptions<FetchOptions>>().Value;
                 var time = context.ServiceProvider.GetRequiredService<TimeProvider>();
                 pipeline.TimeProvider = time;
-                ConfigurePipeline(pipeline, options, time);
+                ConfigurePipeline(pipeline, options, time, context.ServiceProvider.GetService<CrawlTelemetry>());
             })
             // One pipeline per scheme+host+port: a failing host opens only its own breaker.
             .SelectPipelineByAuthority();
@@ -80,10 +82,13 @@ internal static class FetchEngineServiceCollectionExtensions
             ConnectTimeout = Timeout.InfiniteTimeSpan,
             // Response headers larger than this are a hostile server, not a web page.
             MaxResponseHeadersLength = 64,
+            // Our trace context is ours: a crawled site gets no traceparent (or Request-Id) from a traced fetch.
+            ActivityHeadersPropagator = null,
         };
     }
 
-    internal static void ConfigurePipeline(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, FetchOptions options, TimeProvider time)
+    internal static void ConfigurePipeline(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, FetchOptions options, TimeProvider time,
+        CrawlTelemetry? telemetry = null)
     {
         // Outermost: the hop's total budget for response headers, retries included.
         pipeline.AddTimeout(new TimeoutStrategyOptions
@@ -112,6 +117,7 @@ internal static class FetchEngineServiceCollectionExtensions
                 ShouldHandle = args => ValueTask.FromResult(ShouldRetry(args, options, time)),
                 DelayGenerator = args => ValueTask.FromResult(
                     args.Outcome.Result is { } response ? TransientFailures.RetryAfter(response, time.GetUtcNow()) : null),
+                OnRetry = args => Observed(() => telemetry?.Retried(args.Context.GetRequestMessage()?.RequestUri)),
             });
         }
 
@@ -123,6 +129,9 @@ internal static class FetchEngineServiceCollectionExtensions
             SamplingDuration = options.BreakerSamplingDuration,
             BreakDuration = options.BreakerBreakDuration,
             ShouldHandle = args => ValueTask.FromResult(TransientFailures.IsTransient(args.Outcome)),
+            OnOpened = args => Observed(() => telemetry?.BreakerChanged(args.Context.GetRequestMessage()?.RequestUri, "open")),
+            OnHalfOpened = args => Observed(() => telemetry?.BreakerChanged(args.Context.GetRequestMessage()?.RequestUri, "half_open")),
+            OnClosed = args => Observed(() => telemetry?.BreakerChanged(args.Context.GetRequestMessage()?.RequestUri, "closed")),
         });
 
         // Innermost: one attempt.
@@ -132,6 +141,12 @@ internal static class FetchEngineServiceCollectionExtensions
             TimeoutGenerator = args => ValueTask.FromResult(
                 FetchRequestOptions.GetPolicy(args.Context.GetRequestMessage())?.AttemptTimeout ?? options.AttemptTimeout),
         });
+    }
+
+    private static ValueTask Observed(Action record)
+    {
+        record();
+        return ValueTask.CompletedTask;
     }
 
     private static bool ShouldRetry(RetryPredicateArguments<HttpResponseMessage> args, FetchOptions options, TimeProvider time)

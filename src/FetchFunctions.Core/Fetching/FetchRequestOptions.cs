@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using FetchFunctions.Core.Telemetry;
 
 namespace FetchFunctions.Core.Fetching;
 
@@ -18,14 +19,20 @@ internal static class FetchRequestOptions
         request is not null && request.Options.TryGetValue(Policy, out var policy) ? policy : null;
 }
 
-/// <summary>The innermost handler: counts every attempt that is actually sent.</summary>
+/// <summary>The innermost handler: counts every attempt that is actually sent (and records it on the fetch span).</summary>
 internal sealed class AttemptCountingHandler : DelegatingHandler
 {
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
+        var attempt = 0;
         if (request.Options.TryGetValue(FetchRequestOptions.Attempts, out var attempts))
         {
-            Interlocked.Increment(ref attempts.Value);
+            attempt = Interlocked.Increment(ref attempts.Value);
+        }
+
+        if (CrawlTelemetry.InFetch)
+        {
+            return CrawlTelemetry.AttemptAsync(attempt, () => base.SendAsync(request, cancellationToken));
         }
 
         return base.SendAsync(request, cancellationToken);

@@ -2,6 +2,7 @@ using FetchFunctions.Core.Fetching;
 using FetchFunctions.Core.Jobs;
 using FetchFunctions.Core.Robots;
 using FetchFunctions.Core.Storage;
+using FetchFunctions.Core.Telemetry;
 
 namespace FetchFunctions.Core.Orchestration;
 
@@ -16,7 +17,7 @@ internal sealed record BatchLimits(int MaxConcurrency, int MaxConcurrencyPerHost
 /// back-off on 429/503) comes from the host directory when the URL's turn comes: a disallowed URL is never requested.
 /// The first start of each host also waits its delay, counted from the batch's start: a lane's batches run one after
 /// another, so the delay holds across them too.</summary>
-internal sealed class BatchFetcher(IFetchEngine engine, TimeProvider timeProvider)
+internal sealed class BatchFetcher(IFetchEngine engine, TimeProvider timeProvider, CrawlTelemetry? telemetry = null)
 {
     public Task<UrlResult[]> FetchAsync(string jobId, IReadOnlyList<string> urls, FetchPolicy policy, BatchLimits limits,
         CancellationToken cancellationToken) => FetchAsync(jobId, urls, policy, limits, null, cancellationToken);
@@ -48,6 +49,7 @@ internal sealed class BatchFetcher(IFetchEngine engine, TimeProvider timeProvide
                 }
 
                 fetches[i] = FetchOneAsync(jobId, urls[i], host, gate);
+                fetches[i] = telemetry?.Recorded(fetches[i]) ?? fetches[i];
             }
 
             return await Task.WhenAll(fetches).ConfigureAwait(false);

@@ -7,6 +7,7 @@ using FetchFunctions.Core.Robots;
 using FetchFunctions.Core.Security;
 using FetchFunctions.Core.Storage;
 using FetchFunctions.Core.Summary;
+using FetchFunctions.Core.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -22,9 +23,11 @@ internal sealed partial class CrawlActivities(
     IOptions<CrawlOptions> crawlOptions,
     TimeProvider timeProvider,
     ILogger<CrawlActivities> logger,
-    JobHosts jobHosts) : ICrawlActivities
+    JobHosts jobHosts,
+    CrawlTelemetry telemetry) : ICrawlActivities
 {
-    public Task<CrawlPlan> PlanAsync(JobTicket ticket, CancellationToken cancellationToken) => planner.PlanAsync(ticket, cancellationToken);
+    public Task<CrawlPlan> PlanAsync(JobTicket ticket, CancellationToken cancellationToken) =>
+        CrawlTelemetry.TraceAsync(CrawlTelemetry.PlanSpan, ticket?.JobId ?? string.Empty, () => planner.PlanAsync(ticket!, cancellationToken));
 
     /// <summary>Fetches the batch's URLs and writes its results blob, one line per URL in manifest order. The batch stops
     /// at Crawl:BatchDeadline (counted from the activity's start), so the activity ends within the function timeout.
@@ -32,10 +35,12 @@ internal sealed partial class CrawlActivities(
     public async Task<BatchStats> FetchBatchAsync(BatchWork batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        using var activity = CrawlTelemetry.StartBatch(batch);
         if (batch.PlanId is { } planId
             && await store.ReadBatchResultsAsync(batch.JobId, batch.BatchIndex, planId, cancellationToken).ConfigureAwait(false) is { } stored)
         {
             LogBatchKept(logger, batch.JobId, batch.BatchIndex, stored.Count);
+            CrawlTelemetry.BatchKept(activity);
             return BatchStatsBuilder.From(stored);
         }
 
@@ -58,11 +63,13 @@ internal sealed partial class CrawlActivities(
         await hosts.SaveAsync(cancellationToken).ConfigureAwait(false);
         var stats = BatchStatsBuilder.From(results, hosts.SlowedHosts());
         var elapsed = timeProvider.GetElapsedTime(startedAt);
+        telemetry.BatchDone(activity, stats, elapsed);
         LogBatchDone(logger, batch.JobId, batch.BatchIndex, stats.Urls, stats.Failed, elapsed.TotalMilliseconds);
         return stats;
     }
 
-    public Task<CrawlSummary> WriteSummaryAsync(SummaryWork work, CancellationToken cancellationToken) => summaries.WriteAsync(work, cancellationToken);
+    public Task<CrawlSummary> WriteSummaryAsync(SummaryWork work, CancellationToken cancellationToken) =>
+        CrawlTelemetry.TraceAsync(CrawlTelemetry.SummarySpan, work?.JobId ?? string.Empty, () => summaries.WriteAsync(work!, cancellationToken));
 
     /// <summary>The effective fetch policy of a job: the operator's current settings, tightened by the job's. Taking the
     /// smaller value again here means an operator who lowers a limit after a job was accepted is obeyed.</summary>

@@ -1,5 +1,6 @@
 using FetchFunctions.Core.Jobs;
 using FetchFunctions.Core.Summary;
+using FetchFunctions.Core.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace FetchFunctions.Core.Orchestration;
@@ -18,11 +19,19 @@ internal sealed class InProcessCrawlRunner(ICrawlActivities activities, TimeProv
     {
         ArgumentNullException.ThrowIfNull(ticket);
         cancellationToken.ThrowIfCancellationRequested();
+        // The job's span: plan, batches and summary are its children (the Functions app has Durable's spans instead).
+        using var activity = CrawlTelemetry.StartJob(ticket.JobId);
         using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var state = new RunState(progress);
         try
         {
-            return await CrawlOrchestration.RunJobAsync(new Context(ticket.JobId, this, state, run.Token), ticket).ConfigureAwait(false);
+            var summary = await CrawlOrchestration.RunJobAsync(new Context(ticket.JobId, this, state, run.Token), ticket).ConfigureAwait(false);
+            CrawlTelemetry.JobDone(activity, summary);
+            return summary;
+        }
+        catch (Exception ex) when (CrawlTelemetry.Failed(activity, ex))
+        {
+            throw;
         }
         finally
         {

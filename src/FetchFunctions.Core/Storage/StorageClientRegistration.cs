@@ -53,7 +53,7 @@ public static class StorageClientRegistration
     {
         ArgumentNullException.ThrowIfNull(services);
         return new StorageRetryPolicy(services.GetRequiredService<IOptions<StorageOptions>>().Value.RetryBudget,
-            services.GetService<TimeProvider>() ?? TimeProvider.System);
+            services.GetService<TimeProvider>() ?? TimeProvider.System, services.GetService<Telemetry.CrawlTelemetry>());
     }
 
     private static void UseCoreRetry(ClientOptions options, IServiceProvider services) => options.RetryPolicy = CreateRetryPolicy(services);

@@ -1,6 +1,7 @@
 using Azure;
 using Azure.Core;
 using Azure.Core.Pipeline;
+using FetchFunctions.Core.Telemetry;
 
 namespace FetchFunctions.Core.Storage;
 
@@ -9,7 +10,7 @@ namespace FetchFunctions.Core.Storage;
 /// from storage; before that, <see cref="FirstContactTries"/> quick tries. An operation that runs out of its budget
 /// fails with a <see cref="RequestFailedException"/> naming the operation (method and path, never the query) and the
 /// last failure.</summary>
-internal sealed class StorageRetryPolicy(TimeSpan budget, TimeProvider timeProvider)
+internal sealed class StorageRetryPolicy(TimeSpan budget, TimeProvider timeProvider, CrawlTelemetry? telemetry = null)
     : RetryPolicy(int.MaxValue, DelayStrategy.CreateExponentialDelayStrategy(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5)))
 {
     /// <summary>Tries before storage has ever answered: nothing listening, a wrong account or endpoint.</summary>
@@ -62,10 +63,17 @@ internal sealed class StorageRetryPolicy(TimeSpan budget, TimeProvider timeProvi
     }
 
     protected override bool ShouldRetry(HttpMessage message, Exception? exception) =>
-        base.ShouldRetry(message, exception) && WithinBudget(message);
+        base.ShouldRetry(message, exception) && Counted(message, exception, WithinBudget(message));
 
     protected override async ValueTask<bool> ShouldRetryAsync(HttpMessage message, Exception? exception) =>
-        await base.ShouldRetryAsync(message, exception).ConfigureAwait(false) && WithinBudget(message);
+        await base.ShouldRetryAsync(message, exception).ConfigureAwait(false) && Counted(message, exception, WithinBudget(message));
+
+    /// <summary>A failure the SDK would retry is a storage error worth counting, whether the budget lets it retry or not.</summary>
+    private bool Counted(HttpMessage message, Exception? exception, bool retrying)
+    {
+        telemetry?.StorageFailed(message.HasResponse ? message.Response.Status : 0, exception, retrying);
+        return retrying;
+    }
 
     private bool WithinBudget(HttpMessage message) => _contacted
         ? timeProvider.GetUtcNow() - message.ProcessingContext.StartTime < budget
