@@ -38,6 +38,7 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
     private readonly Option<double?> _failAbove = new("--fail-above") { Description = "Exit 1 when the share of failed URLs is above this (0 to 1)." };
     private readonly Option<string?> _connectionString = new("--connection-string") { Description = "Storage connection string (default: AZURE_STORAGE_CONNECTION_STRING, AzureWebJobsStorage, else local Azurite)." };
     private readonly Option<string> _data = new("--azurite-data") { Description = "Where an Azurite started by the CLI keeps its data.", DefaultValueFactory = _ => ".azurite" };
+    private readonly Option<string?> _otlpEndpoint = new("--otlp-endpoint") { Description = "Send the job's traces and metrics over OTLP to this endpoint, e.g. http://127.0.0.1:4318 (http/protobuf; grpc when OTEL_EXPORTER_OTLP_PROTOCOL=grpc). Default: OTEL_EXPORTER_OTLP_ENDPOINT, else no export." };
     private readonly Argument<FileInfo?> _jobFile = new("job") { Description = "A job file (JSON: jobId, urls or urlListBlob, options).", Arity = ArgumentArity.ZeroOrOne };
     private readonly Argument<string> _statusJobId = new("jobId") { Description = "The job's id." };
     private readonly Option<int> _demoUrls = new("--urls") { Description = "URLs in the demo job.", DefaultValueFactory = _ => 2000 };
@@ -145,6 +146,7 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
         }
 
         crawl.Options.Add(_failAbove);
+        crawl.Options.Add(_otlpEndpoint);
         crawl.SetAction((parse, cancellationToken) => CrawlAsync(parse, cancellationToken));
 
         var enqueue = new Command("enqueue", "Validate and store a job, then put it on the intake queue exactly as POST /api/crawls does.");
@@ -167,6 +169,7 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
         demo.Options.Add(_connectionString);
         demo.Options.Add(_data);
         demo.Options.Add(_failAbove);
+        demo.Options.Add(_otlpEndpoint);
         demo.SetAction((parse, cancellationToken) => DemoAsync(parse, cancellationToken));
 
         root.Subcommands.Add(crawl);
@@ -215,8 +218,10 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
     private async Task<int> CrawlAsync(ParseResult parse, CancellationToken cancellationToken)
     {
         var failAbove = FailAbove(parse);
+        var otlp = CliTelemetry.Target(environment, parse.GetValue(_otlpEndpoint));
         await using var storage = await LocateStorageAsync(parse, cancellationToken);
         using var services = BuildCore(storage, parse.GetValue(_allowNetwork) ?? [], NoSettings);
+        using var telemetry = CliTelemetry.Start(otlp);
         await using var claim = Claim(services);
         var ticket = await SubmitAsync(services, Flags(parse), cancellationToken, claim);
         if (ticket is null)
@@ -271,6 +276,7 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
         }
 
         var failAbove = FailAbove(parse);
+        var otlp = CliTelemetry.Target(environment, parse.GetValue(_otlpEndpoint));
 
         await using var site = await DemoSite.StartAsync(cancellationToken);
         await using var storage = await LocateStorageAsync(parse, cancellationToken);
@@ -282,6 +288,7 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
             ["Fetch:MaxBodyBytes"] = (1024 * 1024).ToString(CultureInfo.InvariantCulture),
             ["Fetch:RetryBaseDelay"] = "00:00:00.050",
         });
+        using var telemetry = CliTelemetry.Start(otlp);
         output.MarkupLine($"Demo site at {Markup.Escape(site.BaseUri.AbsoluteUri)}: {count} URLs (pages, 404s, a 500 that heals, redirects, slow pages, bodies over the 1 MiB cap).");
         var flags = new JobFlags { Urls = site.Urls(count), AllowNetworks = [loopbackOnly] };
         var ticket = await SubmitAsync(services, flags, cancellationToken);
