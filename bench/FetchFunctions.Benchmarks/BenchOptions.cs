@@ -5,7 +5,7 @@ namespace FetchFunctions.Benchmarks;
 /// <summary>The benchmark's command line. Defaults are the sizes of issue 7; <c>--quick</c> is a smoke run with small sizes.</summary>
 internal sealed record BenchOptions
 {
-    public static readonly string[] AllParts = ["fetch", "store", "big", "job", "plan", "hosts"];
+    public static readonly string[] AllParts = ["fetch", "store", "big", "job", "plan", "hosts", "telemetry"];
 
     /// <summary>Parts run only when asked for.</summary>
     public static readonly string[] ExtraParts = ["profile"];
@@ -37,7 +37,8 @@ internal sealed record BenchOptions
           --job-urls N        URLs of the whole job of part 4; default 20000
           --plan-urls N       URLs planned in part 5; default 1000000
           --hosts-urls N      URLs of the 50-host job of part 6; default 20000
-          --parts LIST        comma-separated subset of fetch,store,big,job,plan,hosts; default all;
+          --parts LIST        comma-separated subset of fetch,store,big,job,plan,hosts,telemetry; default all;
+                              "telemetry" (part 7) prices Core's spans and metrics: no listener against a listener
                               "profile" (not in the default) times the engine's client layer by layer
           --out PATH          JSON report; default artifacts/benchmark.json
           --quick             smoke run: 1 run, 1000 pages, 64 MiB body, 2000-URL job, 100000-URL plan, 5000-URL hosts job

@@ -71,6 +71,11 @@ await using (var server = ChildProcess.Start(PageServer.Command, options.PageByt
     {
         await WholeJob.RunAsync(options, origin, report, cancellation.Token);
     }
+
+    if (options.Includes("telemetry"))
+    {
+        await TelemetryCost.RunAsync(options, origin, report, cancellation.Token);
+    }
 }
 
 if (options.Includes("hosts"))
