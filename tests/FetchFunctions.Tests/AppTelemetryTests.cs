@@ -81,4 +81,25 @@ public sealed class AppTelemetryTests
         Assert.Equal(new ManagedIdentity("11111111-1111-1111-1111-111111111111"), export.AzureMonitorIdentity);
         Assert.Null(export.Otlp);
     }
+
+    [Fact]
+    public async Task Configure_BothSet_AzureMonitorAndOtlpTogether()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        const string connectionString = "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=http://127.0.0.1:9/";
+        var (services, export) = CreateSut(new()
+        {
+            [TelemetryExport.AzureMonitorConnectionStringName] = connectionString,
+            ["AzureWebJobsStorage__credential"] = "managedidentity",
+            ["AzureWebJobsStorage__clientId"] = "22222222-2222-2222-2222-222222222222",
+            [TelemetryExport.OtlpEndpointName] = receiver.Endpoint.AbsoluteUri,
+        });
+        using var provider = services.BuildServiceProvider();
+
+        Assert.Equal(new ManagedIdentity("22222222-2222-2222-2222-222222222222"), export.AzureMonitorIdentity);
+        Assert.Equal(new Uri(receiver.Endpoint, "v1/traces"), export.Otlp!.TracesEndpoint);
+        var options = provider.GetRequiredService<IOptionsMonitor<AzureMonitorExporterOptions>>().Get(Options.DefaultName);
+        Assert.Equal(connectionString, options.ConnectionString);
+        Assert.IsType<ManagedIdentityCredential>(options.Credential);
+    }
 }
