@@ -5,7 +5,7 @@ namespace FetchFunctions.Benchmarks;
 /// <summary>The benchmark's command line. Defaults are the sizes of issue 7; <c>--quick</c> is a smoke run with small sizes.</summary>
 internal sealed record BenchOptions
 {
-    public static readonly string[] AllParts = ["fetch", "store", "big", "job", "plan", "hosts"];
+    public static readonly string[] AllParts = ["fetch", "store", "big", "job", "durable", "plan", "hosts"];
 
     /// <summary>Parts run only when asked for.</summary>
     public static readonly string[] ExtraParts = ["profile"];
@@ -13,11 +13,13 @@ internal sealed record BenchOptions
     public int Runs { get; init; } = 3;
     public int Concurrency { get; init; } = 16;
     public int Pages { get; init; } = 10_000;
+    public int StorePages { get; init; } = 2_000;
+    public int Seconds { get; init; } = 3;
     public int PageBytes { get; init; } = 2 * 1024;
     public long BigBytes { get; init; } = 1024L * 1024 * 1024;
-    public int JobUrls { get; init; } = 20_000;
+    public int JobUrls { get; init; } = 5_000;
     public int PlanUrls { get; init; } = 1_000_000;
-    public int HostsUrls { get; init; } = 20_000;
+    public int HostsUrls { get; init; } = 4_000;
     public IReadOnlyList<string> Parts { get; init; } = AllParts;
     public string Output { get; init; } = Path.Combine("artifacts", "benchmark.json");
     public bool Quick { get; init; }
@@ -49,7 +51,11 @@ internal sealed record BenchOptions
     {
         var quick = args.Contains("--quick", StringComparer.Ordinal);
         var options = quick
-            ? new BenchOptions { Quick = true, Runs = 1, Pages = 1_000, BigBytes = 64L * 1024 * 1024, JobUrls = 2_000, PlanUrls = 100_000, HostsUrls = 5_000 }
+            ? new BenchOptions
+            {
+                Quick = true, Runs = 1, Pages = 1_000, StorePages = 300, Seconds = 1, BigBytes = 64L * 1024 * 1024, JobUrls = 1_000, PlanUrls = 100_000,
+                HostsUrls = 1_000,
+            }
             : new BenchOptions();
         for (var i = 0; i < args.Count; i++)
         {
@@ -72,6 +78,8 @@ internal sealed record BenchOptions
                     "--runs" => options with { Runs = Positive(value) },
                     "--concurrency" => options with { Concurrency = Positive(value) },
                     "--pages" => options with { Pages = Positive(value) },
+                    "--store-pages" => options with { StorePages = Positive(value) },
+                    "--seconds" => options with { Seconds = Positive(value) },
                     "--page-bytes" => options with { PageBytes = checked((int)Size(value)) },
                     "--big-bytes" => options with { BigBytes = Size(value) },
                     "--job-urls" => options with { JobUrls = Positive(value) },
