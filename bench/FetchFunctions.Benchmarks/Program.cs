@@ -23,6 +23,11 @@ if (args is [SmallPages.Command, var smallPart, var smallServer, var smallOption
     return await SmallPages.RunChildAsync(smallPart, new Uri(smallServer), smallOptions);
 }
 
+if (args is [DurableJob.Command, var durableOptions, var durableOrigins])
+{
+    return await DurableJob.RunChildAsync(durableOptions, durableOrigins);
+}
+
 if (args is [Planning.Command, var planStorage, var jobId, var jobBlob])
 {
     return await Planning.RunChildAsync(planStorage, jobId, jobBlob);

@@ -32,9 +32,12 @@ internal static class WholeJob
     {
         var concurrency = TotalConcurrency(origins.Count);
         var warmup = Math.Clamp(options.JobUrls / 10, ManyHosts.Hosts, 1_000);
-        Measure.Progress($"part 4: warming up with a {warmup}-URL job and bare loop, throwaway Azurites; bare loop at {concurrency} in flight");
-        await RunJobAsync(origins, warmup, "warmup", options, Runner.InProcess, cancellationToken);
-        await RunBareAsync(origins, warmup, "warmup", concurrency, cancellationToken);
+        Measure.Progress($"part 4: warming up with {warmup}-URL jobs and bare loops, throwaway Azurites; bare loop at {concurrency} in flight");
+        await Measure.WarmUpAsync(WarmupTime(options), async () =>
+        {
+            await RunJobAsync(origins, warmup, "warmup", options, Runner.InProcess, cancellationToken);
+            await RunBareAsync(origins, warmup, "warmup", concurrency, cancellationToken);
+        });
 
         var engine = new List<JobOutcome>();
         var bare = new List<Sample>();
@@ -73,8 +76,12 @@ internal static class WholeJob
             Report.Issue13);
     }
 
+    /// <summary>Warm-up jobs repeat for this long: a job's code paths need seconds of calls before tiered compilation has
+    /// made them the steady-state code (and its background compiles stop adding CPU time).</summary>
+    internal static TimeSpan WarmupTime(BenchOptions options) => TimeSpan.FromSeconds(options.Quick ? 3 : 10);
+
     /// <summary>The overhead figures of a runner's job outcomes; returns the overhead share (the target's figure).</summary>
-    internal static Figure AddOverheadFigures(Report report, string part, List<JobOutcome> outcomes)
+    private static Figure AddOverheadFigures(Report report, string part, List<JobOutcome> outcomes)
     {
         var share = report.Add(part, "overhead: (plan + summary + batch bookkeeping ÷ window) / wall", "%", outcomes.Select(o => o.OverheadShare * 100));
         report.Add(part, "  plan activity", "s", outcomes.Select(o => o.Plan.TotalSeconds));
