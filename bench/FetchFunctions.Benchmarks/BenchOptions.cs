@@ -31,17 +31,18 @@ internal sealed record BenchOptions
 
         dotnet run -c Release --project bench/FetchFunctions.Benchmarks -- [options]
 
-        Parts (default: all, in this order; durations of a default run on a quiet 2-core machine, about 15 min in all):
+        Parts (default: all, in this order; rough durations of a default run on a quiet 2-core machine, about 15 min in
+        all; a shared, loaded machine takes up to twice as long):
           fetch    1  small pages, engine vs bare HttpClient, discarding bodies; CPU per request with
                       default thread-pool spinning and with spinning limited (child processes)      ~1.5 min
           store    2  small pages into Azurite vs a bare SDK upload loop; client CPU per stored body
                       split into the engine's fetch and the upload, both spinning settings         ~2.5 min
           big      3  one 1 GiB body into Azurite vs a bare copy; peak RSS                           ~1 min
-          job      4  a 50-host job, in-process runner vs a bare fetch-then-upload loop; overhead   ~2.5 min
+          job      4  a 50-host job, in-process runner vs a bare fetch-then-upload loop; overhead     ~3 min
           durable     the same job through the app's orchestrators and activities in the Durable
-                      in-process test host vs the in-process runner                               ~2.5 min
-          plan     5  planning 1,000,000 URLs (intake, plan activity, orchestration logic)           ~1 min
+                      in-process test host vs the in-process runner                               ~3.5 min
           hosts    6  a 50-host job, host lanes vs round-robin batches                              ~3 min
+          plan     5  planning 1,000,000 URLs (intake, plan activity, orchestration logic)           ~1 min
           profile     (not in the default) the engine's client layer by layer, in process
 
           --runs N            measured runs per figure (median, min, max); default 3

@@ -59,7 +59,7 @@ internal static class SmallPages
         report.Add(part, "bare CPU per request (default spinning)", "µs", spin.Bare.Select(s => s.CpuMicrosecondsPerItem));
         report.Add(part, "engine CPU per request (spinning limited)", "µs", limited.Engine.Select(s => s.CpuMicrosecondsPerItem));
         report.Add(part, "bare CPU per request (spinning limited)", "µs", limited.Bare.Select(s => s.CpuMicrosecondsPerItem));
-        report.Add(part, "engine: spinning's share (default - limited, run by run)", "µs",
+        report.Add(part, "engine: default - limited spinning, run by run (< 0: spinning saves wake-ups)", "µs",
             spin.Engine.Zip(limited.Engine, (d, l) => d.CpuMicrosecondsPerItem - l.CpuMicrosecondsPerItem));
         report.Add(part, "measured seconds per run, engine side (both settings)", "s", spin.Engine.Concat(limited.Engine).Select(s => s.WallSeconds));
         report.AddTarget("fetch-only engine / bare req/s (default spinning)", "≥ 0.80",
