@@ -5,7 +5,7 @@ namespace FetchFunctions.Benchmarks;
 /// <summary>The benchmark's command line. Defaults are the sizes of issue 7; <c>--quick</c> is a smoke run with small sizes.</summary>
 internal sealed record BenchOptions
 {
-    public static readonly string[] AllParts = ["fetch", "store", "big", "job", "plan", "hosts", "telemetry"];
+    public static readonly string[] AllParts = ["fetch", "store", "big", "telemetry", "job", "durable", "plan", "hosts"];
 
     /// <summary>Parts run only when asked for.</summary>
     public static readonly string[] ExtraParts = ["profile"];
@@ -13,11 +13,13 @@ internal sealed record BenchOptions
     public int Runs { get; init; } = 3;
     public int Concurrency { get; init; } = 16;
     public int Pages { get; init; } = 10_000;
+    public int StorePages { get; init; } = 2_000;
+    public int Seconds { get; init; } = 3;
     public int PageBytes { get; init; } = 2 * 1024;
     public long BigBytes { get; init; } = 1024L * 1024 * 1024;
-    public int JobUrls { get; init; } = 20_000;
+    public int JobUrls { get; init; } = 5_000;
     public int PlanUrls { get; init; } = 1_000_000;
-    public int HostsUrls { get; init; } = 20_000;
+    public int HostsUrls { get; init; } = 4_000;
     public IReadOnlyList<string> Parts { get; init; } = AllParts;
     public string Output { get; init; } = Path.Combine("artifacts", "benchmark.json");
     public bool Quick { get; init; }
@@ -29,19 +31,36 @@ internal sealed record BenchOptions
 
         dotnet run -c Release --project bench/FetchFunctions.Benchmarks -- [options]
 
+        Parts (default: all, in this order; rough durations of a default run on a quiet 2-core machine, about 15 min in
+        all; a shared, loaded machine takes up to twice as long):
+          fetch    1  small pages, engine vs bare HttpClient, discarding bodies; CPU per request with
+                      default thread-pool spinning and with spinning limited (child processes)      ~1.5 min
+          store    2  small pages into Azurite vs a bare SDK upload loop; client CPU per stored body
+                      split into the engine's fetch and the upload, both spinning settings         ~2.5 min
+          big      3  one 1 GiB body into Azurite vs a bare copy; peak RSS                           ~1 min
+          telemetry 7 Core's spans and metrics priced: fetch-only and a small job, no listener
+                       against a listener that samples everything                                  ~1 min
+          job      4  a 50-host job, in-process runner vs a bare fetch-then-upload loop; overhead     ~3 min
+          durable     the same job through the app's orchestrators and activities in the Durable
+                      in-process test host vs the in-process runner                               ~3.5 min
+          hosts    6  a 50-host job, host lanes vs round-robin batches                              ~3 min
+          plan     5  planning 1,000,000 URLs (intake, plan activity, orchestration logic)           ~1 min
+          profile     (not in the default) the engine's client layer by layer, in process
+
           --runs N            measured runs per figure (median, min, max); default 3
           --concurrency N     requests in flight for parts 1-2; default 16
-          --pages N           small pages for parts 1-2; default 10000
+          --pages N           small pages per run of part 1 at least; default 10000
+          --store-pages N     small pages per run of part 2 at least; default 2000
+          --seconds N         parts 1-2 run each side for at least N s per run (more pages if needed); default 3
           --page-bytes N      size of a small page; default 2048
           --big-bytes N       the big body of part 3 (suffixes KiB, MiB, GiB); default 1GiB
-          --job-urls N        URLs of the whole job of part 4; default 20000
+          --job-urls N        URLs of the 50-host job of parts 4 and durable; default 5000
           --plan-urls N       URLs planned in part 5; default 1000000
-          --hosts-urls N      URLs of the 50-host job of part 6; default 20000
-          --parts LIST        comma-separated subset of fetch,store,big,job,plan,hosts,telemetry; default all;
-                              "telemetry" (part 7) prices Core's spans and metrics: no listener against a listener
-                              "profile" (not in the default) times the engine's client layer by layer
+          --hosts-urls N      URLs of the 50-host job of part 6; default 4000
+          --parts LIST        comma-separated subset of fetch,store,big,telemetry,job,durable,plan,hosts,profile
           --out PATH          JSON report; default artifacts/benchmark.json
-          --quick             smoke run: 1 run, 1000 pages, 64 MiB body, 2000-URL job, 100000-URL plan, 5000-URL hosts job
+          --quick             smoke run of every part, about 2-3 min: 1 run, at least 1 s a side, 1000 pages
+                              (store 300), 64 MiB body, 1000-URL jobs, 100000-URL plan
           --help              this text
         """;
 
@@ -50,7 +69,11 @@ internal sealed record BenchOptions
     {
         var quick = args.Contains("--quick", StringComparer.Ordinal);
         var options = quick
-            ? new BenchOptions { Quick = true, Runs = 1, Pages = 1_000, BigBytes = 64L * 1024 * 1024, JobUrls = 2_000, PlanUrls = 100_000, HostsUrls = 5_000 }
+            ? new BenchOptions
+            {
+                Quick = true, Runs = 1, Pages = 1_000, StorePages = 300, Seconds = 1, BigBytes = 64L * 1024 * 1024, JobUrls = 1_000, PlanUrls = 100_000,
+                HostsUrls = 1_000,
+            }
             : new BenchOptions();
         for (var i = 0; i < args.Count; i++)
         {
@@ -73,6 +96,8 @@ internal sealed record BenchOptions
                     "--runs" => options with { Runs = Positive(value) },
                     "--concurrency" => options with { Concurrency = Positive(value) },
                     "--pages" => options with { Pages = Positive(value) },
+                    "--store-pages" => options with { StorePages = Positive(value) },
+                    "--seconds" => options with { Seconds = Positive(value) },
                     "--page-bytes" => options with { PageBytes = checked((int)Size(value)) },
                     "--big-bytes" => options with { BigBytes = Size(value) },
                     "--job-urls" => options with { JobUrls = Positive(value) },

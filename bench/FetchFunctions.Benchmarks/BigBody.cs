@@ -50,8 +50,10 @@ internal static class BigBody
         report.Add(part, "bare peak RSS", "MB", baseline.Select(Mb));
         report.Add(part, "engine CPU per GiB", "s", engine.Select(CpuPerGiB));
         report.Add(part, "bare CPU per GiB", "s", baseline.Select(CpuPerGiB));
-        report.AddTarget("big body engine / bare MiB/s", "≥ 0.90", $"{ratio.Median:0.00}", ratio.Median >= 0.9);
-        report.AddTarget($"big body ({options.BigBytes / (1024 * 1024)} MiB) engine peak RSS", "≤ 150 MB", $"{peak.Median:0} MB (max {peak.Max:0})", peak.Max <= 150);
+        var size = $"{options.BigBytes / (1024 * 1024)} MiB";
+        report.AddTarget($"big body ({size}) engine / bare MiB/s", "≥ 0.90", $"{ratio.Median:0.00}", ratio.Median >= 0.9, Report.Issue13);
+        report.AddTarget($"big body ({size}) engine peak RSS, max of runs", "≤ 150 MB", $"{peak.Max:0} MB (median {peak.Median:0})", peak.Max <= 150,
+            Report.Issue13);
     }
 
     /// <summary>The child: one copy, then a JSON line with its time, bytes and the process's peak RSS.</summary>

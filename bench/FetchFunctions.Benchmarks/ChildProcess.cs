@@ -10,7 +10,11 @@ internal sealed class ChildProcess : IAsyncDisposable
 
     private ChildProcess(Process process) => _process = process;
 
-    public static ChildProcess Start(params string[] arguments)
+    public static ChildProcess Start(params string[] arguments) => StartWith(new Dictionary<string, string>(), arguments);
+
+    /// <summary>Starts the child with extra environment variables, such as runtime settings read only at start
+    /// (<c>DOTNET_ThreadPool_UnfairSemaphoreSpinLimit</c>).</summary>
+    public static ChildProcess StartWith(IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
         var self = Environment.ProcessPath ?? throw new InvalidOperationException("The benchmark's own path is unknown.");
         var start = new ProcessStartInfo(self)
@@ -29,6 +33,11 @@ internal sealed class ChildProcess : IAsyncDisposable
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
         }
 
         return new ChildProcess(Process.Start(start) ?? throw new InvalidOperationException("Could not start a benchmark child process."));

@@ -34,6 +34,16 @@ internal sealed class CoreHost : IAsyncDisposable
     public static CoreHost Create(string? storage, int concurrency, long maxBodyBytes, IDictionary<string, string?>? settings = null,
         Func<HttpMessageHandler>? primaryHandler = null, Action<IServiceCollection>? before = null)
     {
+        var services = new ServiceCollection();
+        Configure(services, storage, concurrency, maxBodyBytes, settings, primaryHandler, before);
+        return new CoreHost(services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true }));
+    }
+
+    /// <summary>Adds Core to <paramref name="services"/> as <see cref="Create"/> does: also the services of the Durable
+    /// host of the <c>durable</c> part, so both runners of a job run the same Core.</summary>
+    public static void Configure(IServiceCollection services, string? storage, int concurrency, long maxBodyBytes,
+        IDictionary<string, string?>? settings = null, Func<HttpMessageHandler>? primaryHandler = null, Action<IServiceCollection>? before = null)
+    {
         var values = new Dictionary<string, string?>
         {
             ["Fetch:AllowedNetworks:0"] = "127.0.0.0/8",
@@ -56,7 +66,6 @@ internal sealed class CoreHost : IAsyncDisposable
         }
 
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
-        var services = new ServiceCollection();
         services.AddLogging();
         services.AddSingleton(new BlobServiceClient(storage ?? UnusedStorage));
         services.AddSingleton(new QueueServiceClient(storage ?? UnusedStorage));
@@ -73,7 +82,6 @@ internal sealed class CoreHost : IAsyncDisposable
             // The profile's in-process stand-in for the network: the last primary handler configured wins.
             services.AddHttpClient(FetchEngineServiceCollectionExtensions.HttpClientName).ConfigurePrimaryHttpMessageHandler(primaryHandler);
         }
-        return new CoreHost(services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true }));
     }
 
     public ValueTask DisposeAsync() => Provider.DisposeAsync();

@@ -19,12 +19,8 @@ internal static class ManyHosts
 {
     public const int Hosts = 50;
 
-    public static async Task RunAsync(BenchOptions options, Report report, CancellationToken cancellationToken)
+    public static async Task RunAsync(BenchOptions options, IReadOnlyList<Uri> origins, Report report, CancellationToken cancellationToken)
     {
-        await using var server = ChildProcess.Start(PageServer.Command, options.PageBytes.ToString(CultureInfo.InvariantCulture),
-            Hosts.ToString(CultureInfo.InvariantCulture));
-        var origins = (await server.ReadLineAsync(cancellationToken)).Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(a => new Uri(a)).ToList();
-        Measure.Progress($"part 6: page server on {origins.Count} hosts ({origins[0]} … {origins[^1]})");
         var warmup = Math.Clamp(options.HostsUrls / 10, Hosts, 1_000);
         await RunJobAsync(origins, warmup, "warmup", lanes: true, options, cancellationToken);
         await RunJobAsync(origins, warmup, "warmup", lanes: false, options, cancellationToken);
@@ -51,7 +47,7 @@ internal static class ManyHosts
             ratio.Median >= 0.95);
     }
 
-    private static async Task<TimeSpan> RunJobAsync(List<Uri> origins, int urls, string label, bool lanes, BenchOptions options,
+    private static async Task<TimeSpan> RunJobAsync(IReadOnlyList<Uri> origins, int urls, string label, bool lanes, BenchOptions options,
         CancellationToken cancellationToken)
     {
         var (azurite, container) = await Azurite.StartFreshAsync(cancellationToken);

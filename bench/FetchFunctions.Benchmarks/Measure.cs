@@ -13,6 +13,16 @@ internal readonly record struct Sample(TimeSpan Wall, TimeSpan Cpu)
     public static Sample operator +(Sample left, Sample right) => new(left.Wall + right.Wall, left.Cpu + right.Cpu);
 }
 
+/// <summary>One side of one measured run as a child process reports it: wall and CPU seconds over <see cref="Count"/> items.</summary>
+internal sealed record RunSample(double WallSeconds, double CpuSeconds, int Count)
+{
+    public static RunSample Of(Sample sample, int count) => new(sample.Wall.TotalSeconds, sample.Cpu.TotalSeconds, count);
+
+    public double Rate => Count / WallSeconds;
+
+    public double CpuMicrosecondsPerItem => CpuSeconds * 1e6 / Count;
+}
+
 internal static class Measure
 {
     /// <summary>Runs <paramref name="work"/> after a full collection, so one run's garbage is not the next one's cost.</summary>
@@ -70,9 +80,40 @@ internal static class Measure
     /// <summary>Runs in pairs, alternating which side goes first so drift on a shared machine hits both alike.</summary>
     public static bool BaselineFirst(int run) => run % 2 == 1;
 
-    /// <summary>Runs <paramref name="count"/> items through both sides in <paramref name="chunks"/> interleaved chunks,
-    /// alternating which side goes first, so a burst of load from elsewhere on a shared machine lands on both alike.
-    /// A side's sample is the sum of its chunks.</summary>
+    /// <summary>Runs both sides in interleaved chunks, so a burst of load from elsewhere on a shared machine lands on both
+    /// alike; a side's sample is the sum of its chunks. Time-based: chunks of <paramref name="chunk"/> items go through both
+    /// sides, alternating which goes first, until each side has run for at least <paramref name="minimum"/> (summed over
+    /// its chunks) and at least <paramref name="minimumCount"/> items went through each. Each side gets
+    /// the first index and count of a chunk and returns the work, so building requests stays outside the measurement.</summary>
+    public static async Task<(RunSample Engine, RunSample Baseline)> InterleavedForAsync(
+        int chunk, int minimumCount, TimeSpan minimum, int run, Func<int, int, Func<Task>> engine, Func<int, int, Func<Task>> baseline)
+    {
+        var engineSum = default(Sample);
+        var baselineSum = default(Sample);
+        var done = 0;
+        for (var round = 0; done < minimumCount || engineSum.Wall < minimum || baselineSum.Wall < minimum; round++)
+        {
+            var engineFirst = !BaselineFirst(run + round);
+            foreach (var isEngine in new[] { engineFirst, !engineFirst })
+            {
+                if (isEngine)
+                {
+                    engineSum += await RunAsync(engine(done, chunk)).ConfigureAwait(false);
+                }
+                else
+                {
+                    baselineSum += await RunAsync(baseline(done, chunk)).ConfigureAwait(false);
+                }
+            }
+
+            done += chunk;
+        }
+
+        return (RunSample.Of(engineSum, done), RunSample.Of(baselineSum, done));
+    }
+
+    /// <summary>Count-based interleaving (part 7): both sides run the same slices of <paramref name="count"/> items in
+    /// <paramref name="chunks"/> chunks, alternating which goes first; a side's sample is the sum of its chunks.</summary>
     public static async Task<(Sample Engine, Sample Baseline)> InterleavedAsync(
         int count, int chunks, int run, Func<Range, Task> engine, Func<Range, Task> baseline)
     {
@@ -97,5 +138,19 @@ internal static class Measure
         }
 
         return (engineSum, baselineSum);
+    }
+
+    /// <summary>One side alone, in chunks, until it has run for at least <paramref name="minimum"/>.</summary>
+    public static async Task<RunSample> RunForAsync(int chunk, TimeSpan minimum, Func<int, int, Func<Task>> work)
+    {
+        var sum = default(Sample);
+        var done = 0;
+        while (sum.Wall < minimum)
+        {
+            sum += await RunAsync(work(done, chunk)).ConfigureAwait(false);
+            done += chunk;
+        }
+
+        return RunSample.Of(sum, done);
     }
 }

@@ -1,7 +1,8 @@
 using System.Globalization;
 using FetchFunctions.Benchmarks;
 
-// Hidden subcommands: the benchmark re-invokes itself for the page server and for each big-body copy.
+// Hidden subcommands: the benchmark re-invokes itself for the page servers, the measured clients of parts 1 and 2,
+// each big-body copy and the planner.
 if (args is [PageServer.Command, var pageBytes])
 {
     return await PageServer.RunAsync(int.Parse(pageBytes, CultureInfo.InvariantCulture));
@@ -15,6 +16,16 @@ if (args is [PageServer.Command, var hostPageBytes, var hosts])
 if (args is [BigBody.Command, var side, var url, var storage])
 {
     return await BigBody.RunChildAsync(side, new Uri(url), storage);
+}
+
+if (args is [SmallPages.Command, var smallPart, var smallServer, var smallOptions])
+{
+    return await SmallPages.RunChildAsync(smallPart, new Uri(smallServer), smallOptions);
+}
+
+if (args is [DurableJob.Command, var durableOptions, var durableOrigins])
+{
+    return await DurableJob.RunChildAsync(durableOptions, durableOrigins);
 }
 
 if (args is [Planning.Command, var planStorage, var jobId, var jobBlob])
@@ -67,20 +78,33 @@ await using (var server = ChildProcess.Start(PageServer.Command, options.PageByt
         await BigBody.RunAsync(options, origin, report, cancellation.Token);
     }
 
-    if (options.Includes("job"))
-    {
-        await WholeJob.RunAsync(options, origin, report, cancellation.Token);
-    }
-
     if (options.Includes("telemetry"))
     {
         await TelemetryCost.RunAsync(options, origin, report, cancellation.Token);
     }
 }
 
-if (options.Includes("hosts"))
+// Parts 4, durable and 6 crawl the 50 loopback hosts of one page server, so host lanes do not serialise the job.
+if (options.Includes("job") || options.Includes("durable") || options.Includes("hosts"))
 {
-    await ManyHosts.RunAsync(options, report, cancellation.Token);
+    await using var hostsServer = ChildProcess.Start(PageServer.Command, options.PageBytes.ToString(CultureInfo.InvariantCulture),
+        ManyHosts.Hosts.ToString(CultureInfo.InvariantCulture));
+    var origins = (await hostsServer.ReadLineAsync(cancellation.Token)).Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(a => new Uri(a)).ToList();
+    Measure.Progress($"page server on {origins.Count} hosts ({origins[0]} … {origins[^1]})");
+    if (options.Includes("job"))
+    {
+        await WholeJob.RunAsync(options, origins, report, cancellation.Token);
+    }
+
+    if (options.Includes("durable"))
+    {
+        await DurableJob.RunAsync(options, origins, report, cancellation.Token);
+    }
+
+    if (options.Includes("hosts"))
+    {
+        await ManyHosts.RunAsync(options, origins, report, cancellation.Token);
+    }
 }
 
 if (options.Includes("plan"))
