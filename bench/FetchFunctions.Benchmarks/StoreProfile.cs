@@ -102,11 +102,12 @@ internal static class StoreProfile
             new("whole engine, stub fetch, into Azurite (bench CoreHost client)", _ => async (i, ct) => await EngineAsync(engineDefault, policy, i, ct)),
         };
 
-        // FETCHBENCH_PROFILE_LAYER=raw keeps only the layers whose name starts so (to record one with perf).
+        // FETCHBENCH_PROFILE_LAYER=raw,BlobBodySink keeps only the layers whose names start so (to record one with perf).
         var only = Environment.GetEnvironmentVariable(LayerVariable);
         if (!string.IsNullOrEmpty(only))
         {
-            layers.RemoveAll(l => !l.Name.TrimStart().StartsWith(only, StringComparison.OrdinalIgnoreCase));
+            var prefixes = only.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            layers.RemoveAll(l => !prefixes.Any(p => l.Name.TrimStart().StartsWith(p, StringComparison.OrdinalIgnoreCase)));
         }
 
         var uploads = int.TryParse(Environment.GetEnvironmentVariable(UploadsVariable), CultureInfo.InvariantCulture, out var n) ? n
