@@ -67,7 +67,13 @@ internal sealed class CoreHost : IAsyncDisposable
 
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
         services.AddLogging();
-        services.AddSingleton(new BlobServiceClient(storage ?? UnusedStorage));
+        // The options the app and the CLI give their clients (Core's retry, no SDK request logging).
+        services.AddSingleton(provider =>
+        {
+            var clientOptions = new BlobClientOptions();
+            StorageClientRegistration.ConfigureClientOptions(clientOptions, provider);
+            return new BlobServiceClient(storage ?? UnusedStorage, clientOptions);
+        });
         services.AddSingleton(new QueueServiceClient(storage ?? UnusedStorage));
         if (storage is null)
         {

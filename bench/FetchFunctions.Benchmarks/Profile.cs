@@ -15,7 +15,24 @@ internal static class Profile
 {
     private sealed record Layer(string Name, Func<Uri, Task> FetchOne);
 
+    /// <summary>Set to <c>fetch</c> or <c>store</c>, <c>--parts profile</c> runs only that half.</summary>
+    private const string OnlyVariable = "FETCHBENCH_PROFILE";
+
     public static async Task RunAsync(BenchOptions options, Report report, CancellationToken cancellationToken)
+    {
+        var only = Environment.GetEnvironmentVariable(OnlyVariable);
+        if (only is null or "fetch")
+        {
+            await FetchAsync(options, report, cancellationToken);
+        }
+
+        if (only is null or "store")
+        {
+            await StoreProfile.RunAsync(options, report, cancellationToken);
+        }
+    }
+
+    private static async Task FetchAsync(BenchOptions options, Report report, CancellationToken cancellationToken)
     {
         var page = new byte[options.PageBytes];
         var stub = () => new StubHandler(page);

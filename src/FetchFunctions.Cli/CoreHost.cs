@@ -28,16 +28,19 @@ internal static class CoreHost
             .AddFilter("Azure", LogLevel.Error));
         // Core's storage retry: a wrong connection string fails after a few quick tries, while a storage blip during a
         // run is ridden out for Storage:RetryBudget (the clients are created once the options are validated).
-        services.AddSingleton(provider => new BlobServiceClient(connectionString, new BlobClientOptions
+        services.AddSingleton(provider =>
         {
-            RetryPolicy = StorageClientRegistration.CreateRetryPolicy(provider),
-        }));
+            var options = new BlobClientOptions();
+            StorageClientRegistration.ConfigureClientOptions(options, provider);
+            return new BlobServiceClient(connectionString, options);
+        });
         // The Functions queue extension reads Base64 messages by default; the CLI writes what the HTTP intake writes.
-        services.AddSingleton(provider => new QueueServiceClient(connectionString, new QueueClientOptions
+        services.AddSingleton(provider =>
         {
-            MessageEncoding = QueueMessageEncoding.Base64,
-            RetryPolicy = StorageClientRegistration.CreateRetryPolicy(provider),
-        }));
+            var options = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64 };
+            StorageClientRegistration.ConfigureClientOptions(options, provider);
+            return new QueueServiceClient(connectionString, options);
+        });
         services.AddFetchFunctionsCore(configuration);
         var provider = services.BuildServiceProvider();
         try

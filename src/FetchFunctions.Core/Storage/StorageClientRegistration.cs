@@ -30,25 +30,25 @@ public static class StorageClientRegistration
                 // A connection string ("UseDevelopmentStorage=true" locally): the section-based overloads treat the
                 // section's own value as the client's connectionString argument.
                 IConfiguration connection = storage;
-                clients.AddBlobServiceClient(connection).ConfigureOptions(UseCoreRetry);
-                clients.AddQueueServiceClient(connection).ConfigureOptions(UseQueueTriggerEncoding).ConfigureOptions(UseCoreRetry);
+                clients.AddBlobServiceClient(connection).ConfigureOptions(UseCoreClientOptions);
+                clients.AddQueueServiceClient(connection).ConfigureOptions(UseQueueTriggerEncoding).ConfigureOptions(UseCoreClientOptions);
                 return;
             }
 
             // Identity-based connection (AzureWebJobsStorage__blobServiceUri, __queueServiceUri, __credential,
             // __clientId). The section-based overloads would look for a "serviceUri" key, so the URIs are read here.
             var credential = CreateCredential(storage);
-            clients.AddBlobServiceClient(ServiceUri(storage, connectionName, "blob")).WithCredential(credential).ConfigureOptions(UseCoreRetry);
+            clients.AddBlobServiceClient(ServiceUri(storage, connectionName, "blob")).WithCredential(credential).ConfigureOptions(UseCoreClientOptions);
             clients.AddQueueServiceClient(ServiceUri(storage, connectionName, "queue"))
                 .WithCredential(credential)
                 .ConfigureOptions(UseQueueTriggerEncoding)
-                .ConfigureOptions(UseCoreRetry);
+                .ConfigureOptions(UseCoreClientOptions);
         });
         return services;
     }
 
     /// <summary>Core's storage retry (see <c>Storage:RetryBudget</c>): exponential backoff for a bounded time once storage
-    /// has answered, a few quick tries before. Hosts that create their own storage clients set it on their options.</summary>
+    /// has answered, a few quick tries before. Part of <see cref="ConfigureClientOptions"/>.</summary>
     public static RetryPolicy CreateRetryPolicy(IServiceProvider services)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -56,7 +56,22 @@ public static class StorageClientRegistration
             services.GetService<TimeProvider>() ?? TimeProvider.System, services.GetService<Telemetry.CrawlTelemetry>());
     }
 
-    private static void UseCoreRetry(ClientOptions options, IServiceProvider services) => options.RetryPolicy = CreateRetryPolicy(services);
+    /// <summary>Core's options for a storage client (blob or queue): Core's retry (<see cref="CreateRetryPolicy"/>) and no
+    /// per-request logging. The SDK's logging policy builds a log record of every request and response (about 6 KB
+    /// allocated per 2 KiB upload, measured with <c>--parts profile</c>) even with no listener, and in the Functions app
+    /// Microsoft.Extensions.Azure forwards it to the host's logs; Core reports what failed itself (the retry names the
+    /// operation and the last error). Distributed tracing and the telemetry header stay on: without a listener neither
+    /// costs anything measurable, and with OpenTelemetry the spans are wanted. Hosts that create their own storage
+    /// clients call this on their options.</summary>
+    public static void ConfigureClientOptions(ClientOptions options, IServiceProvider services)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(services);
+        options.RetryPolicy = CreateRetryPolicy(services);
+        options.Diagnostics.IsLoggingEnabled = false;
+    }
+
+    private static void UseCoreClientOptions(ClientOptions options, IServiceProvider services) => ConfigureClientOptions(options, services);
 
     /// <summary>The queue extension reads and writes Base64 message bodies by default (host.json
     /// <c>extensions.queues.messageEncoding</c>); Core's queue client must match it.</summary>

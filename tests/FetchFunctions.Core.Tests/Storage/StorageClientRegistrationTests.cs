@@ -62,6 +62,34 @@ public sealed class StorageClientRegistrationTests
     }
 
     [Fact]
+    public async Task AddFetchFunctionsStorage_ConnectionString_BlobRequestsAreNotLoggedBySdk()
+    {
+        // The SDK's logging policy writes a "Request" event per request to the Azure-Core event source; Core's clients
+        // leave it out (its cost per small upload). A client with the SDK's defaults proves the listener sees them.
+        var connection = await SharedAzurite.ConnectionStringAsync();
+        using var sut = CreateSut(new() { ["AzureWebJobsStorage"] = connection });
+        var core = sut.GetRequiredService<BlobServiceClient>().GetBlobContainerClient($"core{Guid.NewGuid():N}");
+        var defaults = new BlobServiceClient(connection).GetBlobContainerClient($"sdk{Guid.NewGuid():N}");
+        var requests = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using (new Azure.Core.Diagnostics.AzureEventSourceListener(
+            (e, _) =>
+            {
+                if (e.EventName == "Request")
+                {
+                    requests.Enqueue(string.Join(' ', e.Payload ?? []));
+                }
+            },
+            System.Diagnostics.Tracing.EventLevel.Informational))
+        {
+            await core.ExistsAsync();
+            await defaults.ExistsAsync();
+        }
+
+        Assert.Contains(requests, r => r.Contains(defaults.Name, StringComparison.Ordinal));
+        Assert.DoesNotContain(requests, r => r.Contains(core.Name, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void AddFetchFunctionsStorage_IdentityBasedSettings_UsesTheServiceUris()
     {
         using var sut = CreateSut(new()
