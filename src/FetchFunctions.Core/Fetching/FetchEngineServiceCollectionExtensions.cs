@@ -85,20 +85,8 @@ internal static class FetchEngineServiceCollectionExtensions
 
     internal static void ConfigurePipeline(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, FetchOptions options, TimeProvider time)
     {
-        // Outermost: the hop's total budget for response headers, retries included.
-        pipeline.AddTimeout(new TimeoutStrategyOptions
-        {
-            Name = "total",
-            TimeoutGenerator = args =>
-            {
-                var request = args.Context.GetRequestMessage();
-                var remaining = request is not null && request.Options.TryGetValue(FetchRequestOptions.Deadline, out var deadline)
-                    ? deadline - time.GetUtcNow()
-                    : options.TotalTimeout;
-                return ValueTask.FromResult(remaining > TimeSpan.FromMilliseconds(1) ? remaining : TimeSpan.FromMilliseconds(1));
-            },
-        });
-
+        // The hop's total budget for its response headers (retries included) is the engine's: it moves its deadline
+        // timer forward while a hop waits, which costs no strategy per request.
         if (options.MaxRetries > 0)
         {
             pipeline.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
