@@ -5,12 +5,12 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;
 using Polly.Telemetry;
-using Polly.Timeout;
 
 namespace FetchFunctions.Core.Fetching;
 
@@ -57,7 +57,10 @@ internal static class FetchEngineServiceCollectionExtensions
             })
             // One pipeline per scheme+host+port: a failing host opens only its own breaker.
             .SelectPipelineByAuthority();
-        client.AddHttpMessageHandler(static () => new AttemptCountingHandler());
+        client.AddHttpMessageHandler(static provider => new AttemptHandler(
+            provider.GetRequiredService<IOptions<FetchOptions>>().Value.AttemptTimeout,
+            provider.GetRequiredService<TimeProvider>(),
+            provider.GetRequiredService<ILogger<AttemptHandler>>()));
         return services;
     }
 
@@ -113,13 +116,7 @@ internal static class FetchEngineServiceCollectionExtensions
             ShouldHandle = args => ValueTask.FromResult(TransientFailures.IsTransient(args.Outcome)),
         });
 
-        // Innermost: one attempt.
-        pipeline.AddTimeout(new TimeoutStrategyOptions
-        {
-            Name = "attempt",
-            TimeoutGenerator = args => ValueTask.FromResult(
-                FetchRequestOptions.GetPolicy(args.Context.GetRequestMessage())?.AttemptTimeout ?? options.AttemptTimeout),
-        });
+        // Innermost, one attempt's timeout: the AttemptHandler below the pipeline.
     }
 
     private static bool ShouldRetry(RetryPredicateArguments<HttpResponseMessage> args, FetchOptions options, TimeProvider time)
