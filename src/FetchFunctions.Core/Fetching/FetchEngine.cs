@@ -16,16 +16,24 @@ namespace FetchFunctions.Core.Fetching;
 /// <summary>Fetches one URL through the resilient HttpClient, follows redirects itself (each hop re-checked by the
 /// SSRF guard at connect time), and streams the body through a counting, hashing, capped stream into the body sink.</summary>
 internal sealed partial class FetchEngine(
-    IHttpClientFactory httpClientFactory,
+    IHttpMessageHandlerFactory handlerFactory,
     IBodySink sink,
     TimeProvider timeProvider,
     IOptions<FetchOptions> options,
-    ILogger<FetchEngine> logger) : IFetchEngine
+    ILogger<FetchEngine> logger) : IFetchEngine, IDisposable
 {
     private static readonly FrozenSet<string> OriginBoundHeaders =
         FrozenSet.Create(StringComparer.OrdinalIgnoreCase, "Authorization", "Cookie", "Proxy-Authorization");
 
     private readonly IPNetwork[] _operatorNetworks = options.Value.AllowedNetworks.Select(IPNetwork.Parse).ToArray();
+
+    // The named client's handler chain (resilience pipeline and all), held for the engine's life: its handler lifetime
+    // is infinite, so the factory would hand out this same chain every time. An invoker over it skips an HttpClient per
+    // fetch and the linked cancellation source an HttpClient makes for every send.
+    private readonly HttpMessageInvoker _client = new(handlerFactory.CreateHandler(FetchEngineServiceCollectionExtensions.HttpClientName), disposeHandler: false);
+
+    /// <summary>Only the invoker: the handler chain stays the factory's.</summary>
+    public void Dispose() => _client.Dispose();
 
     public async Task<FetchResult> FetchAsync(FetchRequest request, CancellationToken cancellationToken)
     {
@@ -49,12 +57,11 @@ internal sealed partial class FetchEngine(
         state.Timer = deadline ?? linked;
         state.DeadlineAt = timeProvider.GetUtcNow() + policy.FetchDeadline;
         state.Timer.CancelAfter(policy.FetchDeadline);
-        var client = httpClientFactory.CreateClient(FetchEngineServiceCollectionExtensions.HttpClientName);
         try
         {
             for (var bodyAttempt = 0; ; bodyAttempt++)
             {
-                var hop = await SendFollowingRedirectsAsync(client, state, linked.Token).ConfigureAwait(false);
+                var hop = await SendFollowingRedirectsAsync(state, linked.Token).ConfigureAwait(false);
                 if (hop.Failure is { } failure)
                 {
                     return Finish(state, failure.Kind, failure.Message);
@@ -117,7 +124,7 @@ internal sealed partial class FetchEngine(
         }
     }
 
-    private async Task<HopOutcome> SendFollowingRedirectsAsync(HttpClient client, FetchState state, CancellationToken cancellationToken)
+    private async Task<HopOutcome> SendFollowingRedirectsAsync(FetchState state, CancellationToken cancellationToken)
     {
         var policy = state.Request.Policy;
         var current = state.Request.Url;
@@ -139,7 +146,8 @@ internal sealed partial class FetchEngine(
             using var message = CreateMessage(current, state, budgetAt);
             state.BudgetAt = budgetAt;
             state.Timer!.CancelAfter(Max(budgetAt - now, TimeSpan.FromMilliseconds(1)));
-            var response = await client.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            // An invoker never buffers: SendAsync returns at the response headers.
+            var response = await _client.SendAsync(message, cancellationToken).ConfigureAwait(false);
             if (!state.Timer.IsCancellationRequested)
             {
                 state.BudgetAt = null;
