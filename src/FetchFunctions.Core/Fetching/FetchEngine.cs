@@ -32,6 +32,8 @@ internal sealed partial class FetchEngine(
     // fetch and the linked cancellation source an HttpClient makes for every send.
     private readonly HttpMessageInvoker _client = new(handlerFactory.CreateHandler(FetchEngineServiceCollectionExtensions.HttpClientName), disposeHandler: false);
 
+    private readonly Sha256Pool _hashes = new(capacity: 256);
+
     /// <summary>Only the invoker: the handler chain stays the factory's.</summary>
     public void Dispose() => _client.Dispose();
 
@@ -90,7 +92,7 @@ internal sealed partial class FetchEngine(
                 try
                 {
                     var stream = await response.Content.ReadAsStreamAsync(linked.Token).ConfigureAwait(false);
-                    body = new BodyMeterStream(stream, policy.MaxBodyBytes, policy.BodyIdleTimeout, timeProvider);
+                    body = new BodyMeterStream(stream, policy.MaxBodyBytes, policy.BodyIdleTimeout, timeProvider, _hashes);
                     await bodySink.StoreAsync(CreateWrite(state, response, timeProvider.GetUtcNow()), body, linked.Token).ConfigureAwait(false);
                     state.Bytes = body.BytesRead;
                     state.Sha256 = body.Completed ? body.GetSha256() : null;
