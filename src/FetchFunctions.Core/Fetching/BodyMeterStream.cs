@@ -10,15 +10,20 @@ internal sealed class BodyMeterStream : Stream
     private readonly Stream _inner;
     private readonly long _maxBytes;
     private readonly TimeSpan _idleTimeout;
-    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly IncrementalHash _hash;
+    private readonly Sha256Pool? _hashes;
     private readonly CancellationTokenSource _idle;
     private CancellationTokenSource? _linked;
     private CancellationToken _linkedTo;
     private string? _sha256;
     private bool _completed;
+    private bool _disposed;
 
-    public BodyMeterStream(Stream inner, long maxBytes, TimeSpan idleTimeout, TimeProvider timeProvider)
+    // hashes: where the hasher comes from and goes back to on dispose; null: a hasher of its own.
+    public BodyMeterStream(Stream inner, long maxBytes, TimeSpan idleTimeout, TimeProvider timeProvider, Sha256Pool? hashes = null)
     {
+        _hashes = hashes;
+        _hash = hashes?.Rent() ?? IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         _inner = inner;
         _maxBytes = maxBytes;
         _idleTimeout = idleTimeout;
@@ -141,9 +146,19 @@ internal sealed class BodyMeterStream : Stream
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing)
+        // Once only: a pooled hasher handed back twice would be shared by two bodies.
+        if (disposing && !_disposed)
         {
-            _hash.Dispose();
+            _disposed = true;
+            if (_hashes is null)
+            {
+                _hash.Dispose();
+            }
+            else
+            {
+                _hashes.Return(_hash, dirty: _sha256 is null);
+            }
+
             _linked?.Dispose();
             _idle.Dispose();
             _inner.Dispose();

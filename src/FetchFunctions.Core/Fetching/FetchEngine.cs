@@ -17,17 +17,27 @@ namespace FetchFunctions.Core.Fetching;
 /// <summary>Fetches one URL through the resilient HttpClient, follows redirects itself (each hop re-checked by the
 /// SSRF guard at connect time), and streams the body through a counting, hashing, capped stream into the body sink.</summary>
 internal sealed partial class FetchEngine(
-    IHttpClientFactory httpClientFactory,
+    IHttpMessageHandlerFactory handlerFactory,
     IBodySink sink,
     TimeProvider timeProvider,
     IOptions<FetchOptions> options,
     CrawlTelemetry telemetry,
-    ILogger<FetchEngine> logger) : IFetchEngine
+    ILogger<FetchEngine> logger) : IFetchEngine, IDisposable
 {
     private static readonly FrozenSet<string> OriginBoundHeaders =
         FrozenSet.Create(StringComparer.OrdinalIgnoreCase, "Authorization", "Cookie", "Proxy-Authorization");
 
     private readonly IPNetwork[] _operatorNetworks = options.Value.AllowedNetworks.Select(IPNetwork.Parse).ToArray();
+
+    // The named client's handler chain (resilience pipeline and all), held for the engine's life: its handler lifetime
+    // is infinite, so the factory would hand out this same chain every time. An invoker over it skips an HttpClient per
+    // fetch and the linked cancellation source an HttpClient makes for every send.
+    private readonly HttpMessageInvoker _client = new(handlerFactory.CreateHandler(FetchEngineServiceCollectionExtensions.HttpClientName), disposeHandler: false);
+
+    private readonly Sha256Pool _hashes = new(capacity: 256);
+
+    /// <summary>Only the invoker: the handler chain stays the factory's.</summary>
+    public void Dispose() => _client.Dispose();
 
     public async Task<FetchResult> FetchAsync(FetchRequest request, CancellationToken cancellationToken)
     {
@@ -43,23 +53,20 @@ internal sealed partial class FetchEngine(
         var policy = request.Policy;
         var bodySink = request.Sink ?? sink;
         // One source joins the caller's token and the fetch deadline: on the system clock the deadline is the linked
-        // source's own timer; another clock (tests) gets a timer source of its own, linked in.
+        // source's own timer; another clock (tests) gets a timer source of its own, linked in. While a hop waits for its
+        // response headers the same timer is brought forward to the hop's total budget (retries included), then set back.
         using var deadline = timeProvider == TimeProvider.System ? null : new CancellationTokenSource(policy.FetchDeadline, timeProvider);
         using var linked = deadline is null
             ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken)
             : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
-        if (deadline is null)
-        {
-            linked.CancelAfter(policy.FetchDeadline);
-        }
-
-        var deadlineAt = timeProvider.GetUtcNow() + policy.FetchDeadline;
-        var client = httpClientFactory.CreateClient(FetchEngineServiceCollectionExtensions.HttpClientName);
+        state.Timer = deadline ?? linked;
+        state.DeadlineAt = timeProvider.GetUtcNow() + policy.FetchDeadline;
+        state.Timer.CancelAfter(policy.FetchDeadline);
         try
         {
             for (var bodyAttempt = 0; ; bodyAttempt++)
             {
-                var hop = await SendFollowingRedirectsAsync(client, state, deadlineAt, linked.Token).ConfigureAwait(false);
+                var hop = await SendFollowingRedirectsAsync(state, linked.Token).ConfigureAwait(false);
                 if (hop.Failure is { } failure)
                 {
                     return Finish(state, failure.Kind, failure.Message);
@@ -88,7 +95,7 @@ internal sealed partial class FetchEngine(
                 try
                 {
                     var stream = await response.Content.ReadAsStreamAsync(linked.Token).ConfigureAwait(false);
-                    body = new BodyMeterStream(stream, policy.MaxBodyBytes, policy.BodyIdleTimeout, timeProvider);
+                    body = new BodyMeterStream(stream, policy.MaxBodyBytes, policy.BodyIdleTimeout, timeProvider, _hashes);
                     await bodySink.StoreAsync(CreateWrite(state, response, timeProvider.GetUtcNow()), body, linked.Token).ConfigureAwait(false);
                     state.Bytes = body.BytesRead;
                     state.Sha256 = body.Completed ? body.GetSha256() : null;
@@ -116,13 +123,13 @@ internal sealed partial class FetchEngine(
             }
         }
         // The caller did not cancel, so a cancelled linked source means the deadline passed.
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && Classify(ex, linked.IsCancellationRequested, policy) is { } classified)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && Classify(ex, linked.IsCancellationRequested, policy, state.BudgetAt is { } budget && budget < state.DeadlineAt) is { } classified)
         {
             return Finish(state, classified.Kind, classified.Message);
         }
     }
 
-    private async Task<HopOutcome> SendFollowingRedirectsAsync(HttpClient client, FetchState state, DateTimeOffset deadlineAt, CancellationToken cancellationToken)
+    private async Task<HopOutcome> SendFollowingRedirectsAsync(FetchState state, CancellationToken cancellationToken)
     {
         var policy = state.Request.Policy;
         var current = state.Request.Url;
@@ -138,8 +145,19 @@ internal sealed partial class FetchEngine(
                 return new HopOutcome(null, new FetchFailure(FetchErrorKind.BlockedByPolicy, blocked));
             }
 
-            using var message = CreateMessage(current, state, deadlineAt);
-            var response = await client.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            // The hop's total budget for its response headers, retries included; the body is bound by the deadline.
+            var now = timeProvider.GetUtcNow();
+            var budgetAt = now + policy.TotalTimeout < state.DeadlineAt ? now + policy.TotalTimeout : state.DeadlineAt;
+            using var message = CreateMessage(current, state, budgetAt);
+            state.BudgetAt = budgetAt;
+            state.Timer!.CancelAfter(Max(budgetAt - now, TimeSpan.FromMilliseconds(1)));
+            // An invoker never buffers: SendAsync returns at the response headers.
+            var response = await _client.SendAsync(message, cancellationToken).ConfigureAwait(false);
+            if (!state.Timer.IsCancellationRequested)
+            {
+                state.BudgetAt = null;
+                state.Timer.CancelAfter(Max(state.DeadlineAt - timeProvider.GetUtcNow(), TimeSpan.Zero));
+            }
             if (!IsRedirect(response.StatusCode) || response.Headers.Location is not { } location)
             {
                 return new HopOutcome(response, null);
@@ -170,7 +188,9 @@ internal sealed partial class FetchEngine(
         }
     }
 
-    private HttpRequestMessage CreateMessage(Uri url, FetchState state, DateTimeOffset deadlineAt)
+    private static TimeSpan Max(TimeSpan left, TimeSpan right) => left > right ? left : right;
+
+    private static HttpRequestMessage CreateMessage(Uri url, FetchState state, DateTimeOffset budgetAt)
     {
         var policy = state.Request.Policy;
         var message = new HttpRequestMessage(HttpMethod.Get, url);
@@ -190,9 +210,8 @@ internal sealed partial class FetchEngine(
             }
         }
 
-        var hopDeadline = timeProvider.GetUtcNow() + policy.TotalTimeout;
         message.Options.Set(FetchRequestOptions.Policy, policy);
-        message.Options.Set(FetchRequestOptions.Deadline, hopDeadline < deadlineAt ? hopDeadline : deadlineAt);
+        message.Options.Set(FetchRequestOptions.Deadline, budgetAt);
         message.Options.Set(FetchRequestOptions.Attempts, state.Attempts);
         return message;
     }
@@ -332,7 +351,9 @@ internal sealed partial class FetchEngine(
         status is HttpStatusCode.MovedPermanently or HttpStatusCode.Found or HttpStatusCode.SeeOther
             or HttpStatusCode.TemporaryRedirect or HttpStatusCode.PermanentRedirect;
 
-    internal static FetchFailure? Classify(Exception exception, bool deadlineExpired, FetchPolicy policy)
+    // budgetFirst: a hop was waiting for its headers under a total budget ending before the deadline, so a cancelled
+    // fetch ran out of that budget.
+    internal static FetchFailure? Classify(Exception exception, bool deadlineExpired, FetchPolicy policy, bool budgetFirst = false)
     {
         switch (exception)
         {
@@ -342,8 +363,9 @@ internal sealed partial class FetchEngine(
                 return new(FetchErrorKind.Timeout, idle.Message);
             case BodyReadException interrupted:
                 return new(FetchErrorKind.BodyInterrupted, interrupted.Message);
-            case OperationCanceledException when deadlineExpired:
+            case OperationCanceledException when deadlineExpired && !budgetFirst:
                 return new(FetchErrorKind.Timeout, $"The fetch did not finish within its deadline of {policy.FetchDeadline.TotalSeconds:0.###} s.");
+            case OperationCanceledException when deadlineExpired:
             case TimeoutRejectedException:
                 return new(FetchErrorKind.Timeout, $"No response within the time budget (attempt {policy.AttemptTimeout.TotalSeconds:0.###} s, total {policy.TotalTimeout.TotalSeconds:0.###} s).");
             case BrokenCircuitException broken:
@@ -407,5 +429,13 @@ internal sealed partial class FetchEngine(
         public long Bytes { get; set; }
         public string? Sha256 { get; set; }
         public string? BlobName { get; set; }
+
+        /// <summary>The source whose timer ends the fetch: at the deadline, or earlier at a hop's budget.</summary>
+        public CancellationTokenSource? Timer { get; set; }
+
+        public DateTimeOffset DeadlineAt { get; set; }
+
+        /// <summary>When the hop waiting for its response headers runs out of its total budget; null otherwise.</summary>
+        public DateTimeOffset? BudgetAt { get; set; }
     }
 }

@@ -6,12 +6,12 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;
 using Polly.Telemetry;
-using Polly.Timeout;
 
 namespace FetchFunctions.Core.Fetching;
 
@@ -59,7 +59,10 @@ internal static class FetchEngineServiceCollectionExtensions
             })
             // One pipeline per scheme+host+port: a failing host opens only its own breaker.
             .SelectPipelineByAuthority();
-        client.AddHttpMessageHandler(static () => new AttemptCountingHandler());
+        client.AddHttpMessageHandler(static provider => new AttemptHandler(
+            provider.GetRequiredService<IOptions<FetchOptions>>().Value.AttemptTimeout,
+            provider.GetRequiredService<TimeProvider>(),
+            provider.GetRequiredService<ILogger<AttemptHandler>>()));
         return services;
     }
 
@@ -90,20 +93,8 @@ internal static class FetchEngineServiceCollectionExtensions
     internal static void ConfigurePipeline(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, FetchOptions options, TimeProvider time,
         CrawlTelemetry? telemetry = null)
     {
-        // Outermost: the hop's total budget for response headers, retries included.
-        pipeline.AddTimeout(new TimeoutStrategyOptions
-        {
-            Name = "total",
-            TimeoutGenerator = args =>
-            {
-                var request = args.Context.GetRequestMessage();
-                var remaining = request is not null && request.Options.TryGetValue(FetchRequestOptions.Deadline, out var deadline)
-                    ? deadline - time.GetUtcNow()
-                    : options.TotalTimeout;
-                return ValueTask.FromResult(remaining > TimeSpan.FromMilliseconds(1) ? remaining : TimeSpan.FromMilliseconds(1));
-            },
-        });
-
+        // The hop's total budget for its response headers (retries included) is the engine's: it moves its deadline
+        // timer forward while a hop waits, which costs no strategy per request.
         if (options.MaxRetries > 0)
         {
             pipeline.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
@@ -134,13 +125,7 @@ internal static class FetchEngineServiceCollectionExtensions
             OnClosed = args => Observed(() => telemetry?.BreakerChanged(args.Context.GetRequestMessage()?.RequestUri, "closed")),
         });
 
-        // Innermost: one attempt.
-        pipeline.AddTimeout(new TimeoutStrategyOptions
-        {
-            Name = "attempt",
-            TimeoutGenerator = args => ValueTask.FromResult(
-                FetchRequestOptions.GetPolicy(args.Context.GetRequestMessage())?.AttemptTimeout ?? options.AttemptTimeout),
-        });
+        // Innermost, one attempt's timeout: the AttemptHandler below the pipeline.
     }
 
     private static ValueTask Observed(Action record)

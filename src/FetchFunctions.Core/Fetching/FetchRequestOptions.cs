@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 using FetchFunctions.Core.Telemetry;
+using Microsoft.Extensions.Logging;
+using Polly.Timeout;
 
 namespace FetchFunctions.Core.Fetching;
 
@@ -19,8 +21,11 @@ internal static class FetchRequestOptions
         request is not null && request.Options.TryGetValue(Policy, out var policy) ? policy : null;
 }
 
-/// <summary>The innermost handler: counts every attempt that is actually sent (and records it on the fetch span).</summary>
-internal sealed class AttemptCountingHandler : DelegatingHandler
+/// <summary>The innermost handler: counts every attempt that is actually sent, records it on the fetch span, and bounds
+/// each by the attempt timeout. A timed-out attempt fails with Polly's <see cref="TimeoutRejectedException"/>, which the
+/// retry and the breaker above treat as transient, as they did when this was the pipeline's innermost strategy; here it
+/// costs no pipeline layer.</summary>
+internal sealed partial class AttemptHandler(TimeSpan defaultTimeout, TimeProvider timeProvider, ILogger<AttemptHandler> logger) : DelegatingHandler
 {
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
@@ -30,11 +35,35 @@ internal sealed class AttemptCountingHandler : DelegatingHandler
             attempt = Interlocked.Increment(ref attempts.Value);
         }
 
-        if (CrawlTelemetry.InFetch)
+        return CrawlTelemetry.InFetch
+            ? CrawlTelemetry.AttemptAsync(attempt, () => SendWithinTimeoutAsync(request, cancellationToken))
+            : SendWithinTimeoutAsync(request, cancellationToken);
+    }
+
+    private async Task<HttpResponseMessage> SendWithinTimeoutAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var timeout = FetchRequestOptions.GetPolicy(request)?.AttemptTimeout ?? defaultTimeout;
+        using var timer = timeProvider == TimeProvider.System ? null : new CancellationTokenSource(timeout, timeProvider);
+        using var attempt = timer is null
+            ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken)
+            : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
+        if (timer is null)
         {
-            return CrawlTelemetry.AttemptAsync(attempt, () => base.SendAsync(request, cancellationToken));
+            attempt.CancelAfter(timeout);
         }
 
-        return base.SendAsync(request, cancellationToken);
+        try
+        {
+            return await base.SendAsync(request, attempt.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (attempt.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // The event name Polly's own timeout strategy logged, so operators' log queries keep finding it.
+            LogAttemptTimedOut(logger, request.RequestUri?.Authority, timeout.TotalMilliseconds);
+            throw new TimeoutRejectedException($"The attempt got no response within {timeout.TotalSeconds:0.###} s.", timeout, ex);
+        }
     }
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "OnTimeout: an attempt to {Authority} got no response within {TimeoutMs} ms")]
+    private static partial void LogAttemptTimedOut(ILogger logger, string? authority, double timeoutMs);
 }

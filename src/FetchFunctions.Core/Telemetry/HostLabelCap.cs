@@ -12,6 +12,9 @@ internal sealed class HostLabelCap(int max)
     private readonly ConcurrentDictionary<string, byte> _named = new(StringComparer.OrdinalIgnoreCase);
     private readonly Lock _lock = new();
 
+    // ConcurrentDictionary.Count takes every lock of the dictionary: every fetch of a host beyond the cap would pay it.
+    private volatile int _count;
+
     public string Label(string host)
     {
         ArgumentNullException.ThrowIfNull(host);
@@ -21,7 +24,7 @@ internal sealed class HostLabelCap(int max)
         }
 
         // Lock-free once the cap is reached; the lock only keeps the count exact while hosts are still being named.
-        if (_named.Count >= max)
+        if (_count >= max)
         {
             return Other;
         }
@@ -33,12 +36,13 @@ internal sealed class HostLabelCap(int max)
                 return host;
             }
 
-            if (_named.Count >= max)
+            if (_count >= max)
             {
                 return Other;
             }
 
             _named.TryAdd(host, 0);
+            _count++;
             return host;
         }
     }

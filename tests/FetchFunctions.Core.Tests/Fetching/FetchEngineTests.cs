@@ -487,6 +487,44 @@ public sealed class FetchEngineTests
     }
 
     [Fact]
+    public async Task FetchAsync_NoResponseWithinTotalTimeout_StopsRetryingAndReportsTheBudget()
+    {
+        var server = await LoopbackServer.Shared;
+        await using var sut = await CreateSutAsync(new Dictionary<string, string?> { ["Fetch:MaxRetries"] = "5" });
+        var key = Key();
+
+        // Six attempts of 300 ms would need 1.8 s: the 1 s budget for the headers, retries included, ends them first.
+        var result = await sut.FetchAsync(server.Url($"/hang/{key}"), p => p with
+        {
+            AttemptTimeout = TimeSpan.FromMilliseconds(300),
+            TotalTimeout = TimeSpan.FromSeconds(1),
+            MaxRetries = 5,
+        });
+
+        Assert.Equal(FetchErrorKind.Timeout, result.ErrorKind);
+        Assert.Contains("time budget", result.Error, StringComparison.Ordinal);
+        Assert.InRange(result.Attempts, 1, 5);
+    }
+
+    [Fact]
+    public async Task FetchAsync_BodyOutlastsTotalTimeoutWithinDeadline_IsStored()
+    {
+        var server = await LoopbackServer.Shared;
+        await using var sut = await CreateSutAsync();
+
+        // The total budget bounds the wait for headers only: a body of 15 chunks 100 ms apart outlasts it.
+        var result = await sut.FetchAsync(server.Url("/slow/15/100"), p => p with
+        {
+            AttemptTimeout = TimeSpan.FromMilliseconds(900),
+            TotalTimeout = TimeSpan.FromSeconds(1),
+            FetchDeadline = TimeSpan.FromSeconds(30),
+        });
+
+        Assert.True(result.Succeeded, result.Error);
+        Assert.Equal(1_500, result.Bytes);
+    }
+
+    [Fact]
     public async Task FetchAsync_ConnectNeverCompletes_RetriesThenReportsConnectFailure()
     {
         // A loopback listener that never accepts: once its accept queue is full the kernel drops further connection
