@@ -4,6 +4,7 @@ using FetchFunctions.Core.Jobs;
 using FetchFunctions.Core.Orchestration;
 using FetchFunctions.Core.Summary;
 using FetchFunctions.Orchestration;
+using FetchFunctions.Tests.Infrastructure;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.DurableTask.Testing;
@@ -106,18 +107,7 @@ internal static class DurableJob
         // the table goes): CPU and wall time no deployed app spends. Its configuration reads the environment.
         Environment.SetEnvironmentVariable("Logging__LogLevel__Default", "None");
         await using var host = await DurableTaskTestHost.StartAsync(
-            registry =>
-            {
-                // As the app's tests register them: the input type tells the worker what to deserialise the input as.
-                registry.AddOrchestratorFunc<JobTicket, CrawlSummary>(CrawlFunctionNames.JobOrchestrator, (context, _) => CrawlOrchestrators.RunJob(context));
-                registry.AddOrchestratorFunc<ShardWork, BatchStats>(CrawlFunctionNames.ShardOrchestrator, (context, _) => CrawlOrchestrators.RunShard(context));
-                registry.AddActivity(CrawlFunctionNames.PlanActivity, services =>
-                    new AppActivity<JobTicket, CrawlPlan>(services, (f, input, token) => f.PlanCrawl(input, token)));
-                registry.AddActivity(CrawlFunctionNames.FetchBatchActivity, services =>
-                    new AppActivity<BatchWork, BatchStats>(services, (f, input, token) => f.FetchBatch(input, token)));
-                registry.AddActivity(CrawlFunctionNames.WriteSummaryActivity, services =>
-                    new AppActivity<SummaryWork, CrawlSummary>(services, (f, input, token) => f.WriteSummary(input, token)));
-            },
+            AppFunctionRegistry.Register,
             new DurableTaskTestHostOptions
             {
                 LoggerFactory = NullLoggerFactory.Instance,
@@ -144,14 +134,5 @@ internal static class DurableJob
         }
 
         return (sample, intake, completed.ReadOutputAs<CrawlSummary>() ?? throw new InvalidOperationException("The Durable job has no summary."));
-    }
-
-    /// <summary>A Durable activity that runs the app's activity function, activated per call from the worker's services
-    /// as the Functions worker does.</summary>
-    private sealed class AppActivity<TInput, TOutput>(
-        IServiceProvider services, Func<CrawlActivityFunctions, TInput, CancellationToken, Task<TOutput>> call) : TaskActivity<TInput, TOutput>
-    {
-        public override Task<TOutput> RunAsync(TaskActivityContext context, TInput input) =>
-            call(ActivatorUtilities.CreateInstance<CrawlActivityFunctions>(services), input, CancellationToken.None);
     }
 }

@@ -22,10 +22,9 @@ internal sealed class CliTelemetry : IDisposable
     /// <summary>Where to export (null for nowhere), from the option and the environment; a bad value is the user's input error.</summary>
     public static OtlpTarget? Target(IReadOnlyDictionary<string, string?> environment, string? otlpEndpoint)
     {
-        var endpoint = string.IsNullOrWhiteSpace(otlpEndpoint) ? environment.GetValueOrDefault(TelemetryExport.OtlpEndpointName) : otlpEndpoint;
         try
         {
-            return string.IsNullOrWhiteSpace(endpoint) ? null : OtlpTarget.For(endpoint.Trim(), environment.GetValueOrDefault(TelemetryExport.OtlpProtocolName));
+            return TelemetryExport.ReadOtlp(environment.GetValueOrDefault, otlpEndpoint);
         }
         catch (FormatException ex)
         {

@@ -362,5 +362,7 @@ internal sealed class CrawlTelemetry
         }
     }
 
-    private string HostLabel(Uri? url) => url is null ? HostLabelCap.Other : _hosts.Label(url.Authority);
+    // The host, as server.address is and as the fetch duration labels it: one label (and one slot of the cap) per host,
+    // not one per host and port.
+    private string HostLabel(Uri? url) => url is null ? HostLabelCap.Other : _hosts.Label(url.Host);
 }

@@ -31,9 +31,16 @@ public sealed record TelemetryExport(string? AzureMonitorConnectionString, Manag
         ArgumentNullException.ThrowIfNull(setting);
         var connectionString = NullIfEmpty(setting(AzureMonitorConnectionStringName));
         var identity = connectionString is null ? null : IdentityFor(setting);
+        return new TelemetryExport(connectionString, identity, ReadOtlp(setting, otlpEndpoint));
+    }
+
+    /// <summary>The OTLP part of <see cref="Read"/> alone (the CLI exports nothing else): <paramref name="otlpEndpoint"/>,
+    /// else <see cref="OtlpEndpointName"/>, with <see cref="OtlpProtocolName"/>; null when neither is set.</summary>
+    public static OtlpTarget? ReadOtlp(Func<string, string?> setting, string? otlpEndpoint = null)
+    {
+        ArgumentNullException.ThrowIfNull(setting);
         var endpoint = NullIfEmpty(otlpEndpoint) ?? NullIfEmpty(setting(OtlpEndpointName));
-        var otlp = endpoint is null ? null : OtlpTarget.For(endpoint, NullIfEmpty(setting(OtlpProtocolName)));
-        return new TelemetryExport(connectionString, identity, otlp);
+        return endpoint is null ? null : OtlpTarget.For(endpoint, NullIfEmpty(setting(OtlpProtocolName)));
     }
 
     /// <summary>Entra ID when the host's authentication string says AAD (its ClientId, else the storage identity's, else

@@ -3,17 +3,13 @@ using System.Text.Json;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
 using FetchFunctions.Core.Jobs;
-using FetchFunctions.Core.Orchestration;
-using FetchFunctions.Core.Summary;
 using FetchFunctions.Core.Tests.Infrastructure;
 using FetchFunctions.Http;
 using FetchFunctions.Intake;
-using FetchFunctions.Orchestration;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Abstractions;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.DurableTask.Testing;
 using Microsoft.Extensions.Configuration;
@@ -77,18 +73,7 @@ public sealed class AppHost : IAsyncLifetime
         }).Build();
 
         _durable = await DurableTaskTestHost.StartAsync(
-            registry =>
-            {
-                // The input type tells the worker what to deserialise the input as; the app's method reads it with GetInput<T>().
-                registry.AddOrchestratorFunc<JobTicket, CrawlSummary>(CrawlFunctionNames.JobOrchestrator, (context, _) => CrawlOrchestrators.RunJob(context));
-                registry.AddOrchestratorFunc<ShardWork, BatchStats>(CrawlFunctionNames.ShardOrchestrator, (context, _) => CrawlOrchestrators.RunShard(context));
-                registry.AddActivity(CrawlFunctionNames.PlanActivity, services =>
-                    new AppActivity<JobTicket, CrawlPlan>(services, (f, input, token) => f.PlanCrawl(input, token)));
-                registry.AddActivity(CrawlFunctionNames.FetchBatchActivity, services =>
-                    new AppActivity<BatchWork, BatchStats>(services, (f, input, token) => f.FetchBatch(input, token)));
-                registry.AddActivity(CrawlFunctionNames.WriteSummaryActivity, services =>
-                    new AppActivity<SummaryWork, CrawlSummary>(services, (f, input, token) => f.WriteSummary(input, token)));
-            },
+            AppFunctionRegistry.Register,
             new DurableTaskTestHostOptions
             {
                 ConfigureServices = services =>
@@ -245,13 +230,5 @@ public sealed class AppHost : IAsyncLifetime
         var body = (MemoryStream)context.Response.Body;
         using var document = body.Length == 0 ? JsonDocument.Parse("null") : JsonDocument.Parse(body.ToArray());
         return new HttpAnswer(context.Response.StatusCode, context.Response.ContentType, context.Response.Headers.Location, document.RootElement.Clone());
-    }
-
-    /// <summary>A Durable activity that runs the app's activity function, activated per call from the worker's services.</summary>
-    private sealed class AppActivity<TInput, TOutput>(
-        IServiceProvider services, Func<CrawlActivityFunctions, TInput, CancellationToken, Task<TOutput>> call) : TaskActivity<TInput, TOutput>
-    {
-        public override Task<TOutput> RunAsync(TaskActivityContext context, TInput input) =>
-            call(ActivatorUtilities.CreateInstance<CrawlActivityFunctions>(services), input, CancellationToken.None);
     }
 }
