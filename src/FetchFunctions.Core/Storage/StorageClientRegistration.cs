@@ -30,19 +30,19 @@ public static class StorageClientRegistration
                 // A connection string ("UseDevelopmentStorage=true" locally): the section-based overloads treat the
                 // section's own value as the client's connectionString argument.
                 IConfiguration connection = storage;
-                clients.AddBlobServiceClient(connection).ConfigureOptions(UseCoreClientOptions);
-                clients.AddQueueServiceClient(connection).ConfigureOptions(UseQueueTriggerEncoding).ConfigureOptions(UseCoreClientOptions);
+                clients.AddBlobServiceClient(connection).ConfigureOptions(ConfigureClientOptions);
+                clients.AddQueueServiceClient(connection).ConfigureOptions(UseQueueTriggerEncoding).ConfigureOptions(ConfigureClientOptions);
                 return;
             }
 
             // Identity-based connection (AzureWebJobsStorage__blobServiceUri, __queueServiceUri, __credential,
             // __clientId). The section-based overloads would look for a "serviceUri" key, so the URIs are read here.
             var credential = CreateCredential(storage);
-            clients.AddBlobServiceClient(ServiceUri(storage, connectionName, "blob")).WithCredential(credential).ConfigureOptions(UseCoreClientOptions);
+            clients.AddBlobServiceClient(ServiceUri(storage, connectionName, "blob")).WithCredential(credential).ConfigureOptions(ConfigureClientOptions);
             clients.AddQueueServiceClient(ServiceUri(storage, connectionName, "queue"))
                 .WithCredential(credential)
                 .ConfigureOptions(UseQueueTriggerEncoding)
-                .ConfigureOptions(UseCoreClientOptions);
+                .ConfigureOptions(ConfigureClientOptions);
         });
         return services;
     }
@@ -70,8 +70,6 @@ public static class StorageClientRegistration
         options.RetryPolicy = CreateRetryPolicy(services);
         options.Diagnostics.IsLoggingEnabled = false;
     }
-
-    private static void UseCoreClientOptions(ClientOptions options, IServiceProvider services) => ConfigureClientOptions(options, services);
 
     /// <summary>The queue extension reads and writes Base64 message bodies by default (host.json
     /// <c>extensions.queues.messageEncoding</c>); Core's queue client must match it.</summary>
