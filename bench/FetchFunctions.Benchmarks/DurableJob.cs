@@ -3,6 +3,7 @@ using System.Text.Json;
 using FetchFunctions.Core.Jobs;
 using FetchFunctions.Core.Orchestration;
 using FetchFunctions.Core.Summary;
+using FetchFunctions.Core.Tests.Infrastructure;
 using FetchFunctions.Orchestration;
 using FetchFunctions.Tests.Infrastructure;
 using Microsoft.DurableTask;
@@ -106,10 +107,12 @@ internal static class DurableJob
         // The test host's gRPC sidecar is a default-built host that logs every call to the console (standard output, where
         // the table goes): CPU and wall time no deployed app spends. Its configuration reads the environment.
         Environment.SetEnvironmentVariable("Logging__LogLevel__Default", "None");
-        await using var host = await DurableTaskTestHost.StartAsync(
+        // Its own pick of port (random, inside the OS's ephemeral range) can be taken before it binds: TestPorts chooses.
+        await using var host = await TestPorts.StartAsync(1, ports => DurableTaskTestHost.StartAsync(
             AppFunctionRegistry.Register,
             new DurableTaskTestHostOptions
             {
+                Port = ports[0],
                 LoggerFactory = NullLoggerFactory.Instance,
                 ConfigureServices = services =>
                 {
@@ -117,7 +120,7 @@ internal static class DurableJob
                     services.AddLogging(logging => logging.ClearProviders());
                 },
             },
-            cancellationToken);
+            cancellationToken));
 
         var (ticket, intake) = await WholeJob.SubmitAsync(host.Services, cancellationToken);
         OrchestrationMetadata? completed = null;

@@ -9,7 +9,9 @@ using Spectre.Console;
 namespace FetchFunctions.Cli.Tests;
 
 /// <summary>Storage that goes away during a run and comes back: a test-owned Azurite (data in a folder, so a graceful
-/// stop keeps everything) stopped part-way and started again on the same ports and folder.</summary>
+/// stop keeps everything) stopped part-way and started again on the same ports and folder. Its ports come from
+/// <see cref="TestPorts"/>, not port 0: a port the OS chose is one it may hand to anything else (an outgoing connection,
+/// another server on port 0) while Azurite is down; TestPorts' ports are ones it never hands out by itself.</summary>
 public sealed class StorageOutageTests
 {
     private const int Urls = 150;
@@ -45,8 +47,11 @@ public sealed class StorageOutageTests
         return results;
     }
 
-    private static async Task<AzuriteProcess> StartAsync(string folder, int blob = 0, int queue = 0, int table = 0) =>
-        await AzuriteProcess.StartAsync(folder, blob, queue, table, TimeSpan.FromMinutes(2), CancellationToken.None);
+    private static Task<AzuriteProcess> StartAsync(string folder) =>
+        TestPorts.StartAsync(3, ports => StartAsync(folder, ports[0], ports[1], ports[2]));
+
+    private static Task<AzuriteProcess> StartAsync(string folder, int blob, int queue, int table) =>
+        AzuriteProcess.StartAsync(folder, blob, queue, table, TimeSpan.FromMinutes(2), CancellationToken.None);
 
     [Fact]
     public async Task Crawl_StorageStoppedAndRestartedDuringTheRun_CompletesWithEveryResult()

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -78,13 +79,14 @@ internal sealed partial class AzuriteProcess : IAsyncDisposable
 
         var process = StartTool(start, "node");
         var ports = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
-        var allListening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // True once all three services listen; false when Azurite's output ended first (it exited).
+        var allListening = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         var errors = new StringBuilder();
         process.OutputDataReceived += (_, e) =>
         {
             if (e.Data is null)
             {
-                allListening.TrySetException(new InvalidOperationException($"Azurite exited before listening: {errors}"));
+                allListening.TrySetResult(false);
                 return;
             }
 
@@ -96,7 +98,7 @@ internal sealed partial class AzuriteProcess : IAsyncDisposable
                     ports[match.Groups["service"].Value] = int.Parse(match.Groups["port"].Value, CultureInfo.InvariantCulture);
                     if (ports.Count == 3)
                     {
-                        allListening.TrySetResult();
+                        allListening.TrySetResult(true);
                     }
                 }
             }
@@ -113,9 +115,10 @@ internal sealed partial class AzuriteProcess : IAsyncDisposable
         };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        bool listening;
         try
         {
-            await allListening.Task.WaitAsync(startTimeout, cancellationToken).ConfigureAwait(false);
+            listening = await allListening.Task.WaitAsync(startTimeout, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -128,8 +131,22 @@ internal sealed partial class AzuriteProcess : IAsyncDisposable
             throw;
         }
 
+        if (!listening)
+        {
+            // Stop waits for the exit and so for the rest of its error output, which says why.
+            Stop(process);
+            throw ExitedBeforeListening(errors.ToString());
+        }
+
         return new AzuriteProcess(process, ports["Blob"], ports["Queue"], ports["Table"]);
     }
+
+    /// <summary>Azurite exits with "listen EADDRINUSE" when a port it was given is taken: the failure then wraps a
+    /// <see cref="SocketException"/> with <see cref="SocketError.AddressAlreadyInUse"/>, so a caller that chose the ports
+    /// can tell it from any other failure and choose again.</summary>
+    internal static InvalidOperationException ExitedBeforeListening(string errors) =>
+        new($"Azurite exited before listening: {errors}",
+            errors.Contains("EADDRINUSE", StringComparison.Ordinal) ? new SocketException((int)SocketError.AddressAlreadyInUse) : null);
 
     /// <summary>The child process, for tests that end it the way a vanished parent would.</summary>
     internal Process ChildProcess => _process;

@@ -40,10 +40,29 @@ internal sealed class StorageLocator(Func<string, string?> environment, IAnsiCon
         var ports = new[] { DefaultBlobPort, DefaultBlobPort + 1, DefaultBlobPort + 2 };
         var useDefaults = !freePortsOnly && ports.All(IsFree);
         error.MarkupLine($"[grey]No storage configured: starting Azurite {AzuriteProcess.Version} (data in {Markup.Escape(dataFolder)}) for this run.[/]");
-        var azurite = useDefaults
-            ? await AzuriteProcess.StartAsync(dataFolder, ports[0], ports[1], ports[2], TimeSpan.FromMinutes(3), cancellationToken)
-            : await AzuriteProcess.StartAsync(dataFolder, 0, 0, 0, TimeSpan.FromMinutes(3), cancellationToken);
+        var azurite = await DefaultsElseFreeAsync(useDefaults ? ports : null,
+            (blob, queue, table) => AzuriteProcess.StartAsync(dataFolder, blob, queue, table, TimeSpan.FromMinutes(3), cancellationToken));
         return new LocatedStorage(azurite.ConnectionString, azurite, message => error.MarkupLine($"[yellow]{Markup.Escape(message)}[/]"));
+    }
+
+    /// <summary>Starts on <paramref name="defaults"/> when given, else on ports 0 (Azurite binds free ones and says which).
+    /// The default ports were free when checked, but another process (a second run starting at the same moment) can bind
+    /// one before Azurite does: that start then falls back to free ports, as if they had been taken at the check.</summary>
+    internal static async Task<T> DefaultsElseFreeAsync<T>(int[]? defaults, Func<int, int, int, Task<T>> start)
+    {
+        if (defaults is not null)
+        {
+            try
+            {
+                return await start(defaults[0], defaults[1], defaults[2]).ConfigureAwait(false);
+            }
+            catch (InvalidOperationException ex) when (ex.InnerException is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse })
+            {
+                // Taken since the check; free ports below.
+            }
+        }
+
+        return await start(0, 0, 0).ConfigureAwait(false);
     }
 
     private static async Task<bool> AnswersAsync(int port, CancellationToken cancellationToken)

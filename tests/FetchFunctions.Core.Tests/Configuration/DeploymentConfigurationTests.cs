@@ -23,7 +23,7 @@ public sealed partial class DeploymentConfigurationTests
         [StorageOptions.SectionName] = typeof(StorageOptions),
     };
 
-    private static string RepositoryFile(string relativePath)
+    internal static string RepositoryFile(string relativePath)
     {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
         {

@@ -72,10 +72,13 @@ public sealed class AppHost : IAsyncLifetime
             ["Crawl:MaxRequestBodyBytes"] = MaxRequestBodyBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
         }).Build();
 
-        _durable = await DurableTaskTestHost.StartAsync(
+        // The test host listens on the port it is given and dials it, so it cannot bind port 0 and report: TestPorts
+        // chooses (outside the ports the OS hands out), and chooses again if the port was taken before the bind.
+        _durable = await TestPorts.StartAsync(1, ports => DurableTaskTestHost.StartAsync(
             AppFunctionRegistry.Register,
             new DurableTaskTestHostOptions
             {
+                Port = ports[0],
                 ConfigureServices = services =>
                 {
                     AppServices.Configure(services, configuration);
@@ -86,7 +89,7 @@ public sealed class AppHost : IAsyncLifetime
                         logging.AddProvider(Logs);
                     });
                 },
-            });
+            }));
 
         Container = Services.GetRequiredService<BlobServiceClient>().GetBlobContainerClient(ContainerName);
 
