@@ -26,8 +26,8 @@ public sealed record CrawlJobRequest
 /// Rules: docs/discovery.md.</summary>
 public sealed record CrawlDiscoveryOptions
 {
-    /// <summary>Links followed from a seed: 0 fetches only the seeds (links are still counted); absent, no links are
-    /// extracted at all. At most Crawl:MaxDepth.</summary>
+    /// <summary>Links followed from a seed: 0 fetches only the seeds (and, with <see cref="FollowSitemaps"/>, their
+    /// sitemaps' URLs); absent, nothing is discovered unless sitemaps are followed. At most Crawl:MaxDepth.</summary>
     public int? MaxDepth { get; init; }
 
     /// <summary>Pages the whole job may fetch, seeds included. Default and upper bound Crawl:MaxPages.</summary>
