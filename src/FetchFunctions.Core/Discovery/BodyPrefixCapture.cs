@@ -28,6 +28,15 @@ internal sealed class BodyPrefixCapture(int cap) : IDisposable
     /// <summary>True once more bytes went by than the cap kept.</summary>
     public bool Truncated { get; private set; }
 
+    /// <summary>Forgets what was kept (the buffer stays rented): a body read again from its start, as the engine's
+    /// body retry does, is kept afresh.</summary>
+    public void Reset()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _length = 0;
+        Truncated = false;
+    }
+
     public void Append(ReadOnlySpan<byte> bytes)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
