@@ -73,28 +73,19 @@ internal sealed partial class Frontier(JobStore store, ILogger<Frontier> logger)
         ArgumentNullException.ThrowIfNull(work);
         var discovery = job.Settings.Discovery ?? throw new InvalidOperationException($"Job '{job.JobId}' does not discover links.");
         var next = work.Depth + 1;
-        if (await store.ReadJsonAsync(FrontierBlobNames.RoundStats(job.JobId, next), FrontierJsonContext.Default.RoundStats, cancellationToken)
-            .ConfigureAwait(false) is { } done)
+        if (await ReadStatsAsync(job.JobId, next, cancellationToken).ConfigureAwait(false) is { } done)
         {
             return done;
         }
 
-        var seeds = new List<string>(job.UrlCount);
-        await foreach (var line in store.ReadLinesAsync(job.UrlListBlobName, cancellationToken).ConfigureAwait(false))
+        var (scope, seen) = await LoadSeedsAsync(job, cancellationToken).ConfigureAwait(false);
+        if (work.Depth > 0 || await ReadStatsAsync(job.JobId, 0, cancellationToken).ConfigureAwait(false) is not null)
         {
-            if (line.Length > 0)
-            {
-                seeds.Add(line);
-            }
+            seen = await ReadSeenAsync(job.JobId, work.Depth, cancellationToken).ConfigureAwait(false);
         }
 
-        var scope = CrawlScope.For(discovery, seeds);
-        var seen = await ReadSeenAsync(job.JobId, work.Depth, seeds, cancellationToken).ConfigureAwait(false);
-        seeds = null;
-        var plannedBefore = work.Depth == 0 ? job.UrlCount
-            : (await store.ReadJsonAsync(FrontierBlobNames.RoundStats(job.JobId, work.Depth), FrontierJsonContext.Default.RoundStats, cancellationToken)
-                .ConfigureAwait(false))?.PlannedInJob
-              ?? throw new InvalidOperationException($"Round {work.Depth} of job '{job.JobId}' was never planned.");
+        var plannedBefore = (await ReadStatsAsync(job.JobId, work.Depth, cancellationToken).ConfigureAwait(false))?.PlannedInJob
+            ?? (work.Depth == 0 ? job.UrlCount : throw new InvalidOperationException($"Round {work.Depth} of job '{job.JobId}' was never planned."));
 
         // First the final URLs of every redirected page: a page fetched under another URL must not be planned again
         // because a page earlier in the logs links to it.
@@ -196,6 +187,69 @@ internal sealed partial class Frontier(JobStore store, ILogger<Frontier> logger)
         }
     }
 
+    /// <summary>The scope of the job's seeds and their fingerprints (the seen set before any round). Every seed is held
+    /// while the scope is built: a million seeds take a few hundred megabytes here, once per planning step.</summary>
+    public async Task<(CrawlScope Scope, HashSet<UInt128> Seen)> LoadSeedsAsync(StoredJob job, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var discovery = job.Settings.Discovery ?? throw new InvalidOperationException($"Job '{job.JobId}' does not discover links.");
+        var seeds = new List<string>(job.UrlCount);
+        await foreach (var line in store.ReadLinesAsync(job.UrlListBlobName, cancellationToken).ConfigureAwait(false))
+        {
+            if (line.Length > 0)
+            {
+                seeds.Add(line);
+            }
+        }
+
+        return (CrawlScope.For(discovery, seeds), [.. seeds.Select(CrawlJobValidator.Fingerprint)]);
+    }
+
+    /// <summary>Round 0's second part: the URLs the seeds' sitemaps added (<see cref="SitemapWalker"/>, walked with the
+    /// seen set of <see cref="LoadSeedsAsync"/>), at depth 0, each with its sitemap as the page it was found on. Written
+    /// once; a second call reads the first one's stats back.</summary>
+    public async Task<RoundStats> WriteSitemapRoundAsync(StoredJob job, SitemapHarvest harvest, HashSet<UInt128> seen, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(harvest);
+        ArgumentNullException.ThrowIfNull(seen);
+        if (await ReadStatsAsync(job.JobId, 0, cancellationToken).ConfigureAwait(false) is { } done)
+        {
+            return done;
+        }
+
+        using var writer = store.CreateTextWriter(FrontierBlobNames.Round(job.JobId, 0));
+        foreach (var url in harvest.Urls)
+        {
+            await writer.WriteLineAsync($"{url.Url}\t{url.Sitemap}", cancellationToken).ConfigureAwait(false);
+        }
+
+        await writer.CommitAsync(JobStore.TextContentType, cancellationToken).ConfigureAwait(false);
+        await WriteSeenAsync(job.JobId, 0, seen, cancellationToken).ConfigureAwait(false);
+        var stats = new RoundStats
+        {
+            Depth = 0,
+            Planned = harvest.Urls.Count,
+            PlannedInJob = job.UrlCount + harvest.Urls.Count,
+            PagesRead = harvest.SitemapsRead,
+            LinksFound = harvest.Listed,
+            OutOfScope = harvest.OutOfScope,
+            Excluded = harvest.Excluded,
+            Duplicates = harvest.Duplicates,
+            Nofollow = 0,
+            TooDeep = 0,
+            OverMaxPages = harvest.OverMaxPages,
+            Unusable = harvest.Unusable,
+        };
+        await store.WriteJsonAsync(FrontierBlobNames.RoundStats(job.JobId, 0), stats, FrontierJsonContext.Default.RoundStats, cancellationToken)
+            .ConfigureAwait(false);
+        return stats;
+    }
+
+    /// <summary>A planned round's stats (round 0: the sitemaps' URLs), or null when it is not planned.</summary>
+    public Task<RoundStats?> ReadStatsAsync(string jobId, int depth, CancellationToken cancellationToken) =>
+        store.ReadJsonAsync(FrontierBlobNames.RoundStats(jobId, depth), FrontierJsonContext.Default.RoundStats, cancellationToken);
+
     /// <summary>The URLs of a planned round with the page each was found on, in order.</summary>
     public async IAsyncEnumerable<(string Url, string FoundOn)> ReadRoundAsync(string jobId, int depth,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
@@ -240,13 +294,8 @@ internal sealed partial class Frontier(JobStore store, ILogger<Frontier> logger)
         }
     }
 
-    private async Task<HashSet<UInt128>> ReadSeenAsync(string jobId, int depth, List<string> seeds, CancellationToken cancellationToken)
+    private async Task<HashSet<UInt128>> ReadSeenAsync(string jobId, int depth, CancellationToken cancellationToken)
     {
-        if (depth == 0)
-        {
-            return [.. seeds.Select(CrawlJobValidator.Fingerprint)];
-        }
-
         BinaryData content;
         try
         {

@@ -2,9 +2,12 @@ using FetchFunctions.Core.Jobs;
 
 namespace FetchFunctions.Core.Discovery;
 
+/// <summary>A URL a sitemap listed (normalised), and the sitemap that listed it.</summary>
+internal sealed record SitemapUrl(string Url, string Sitemap);
+
 /// <summary>What the seeds' sitemaps added: new seed URLs (normalised, in scope, not excluded, not already seeds), in the
 /// order listed, and what was dropped.</summary>
-internal sealed record SitemapHarvest(IReadOnlyList<string> Urls, int SitemapsRead, long Listed, long OutOfScope, long Excluded,
+internal sealed record SitemapHarvest(IReadOnlyList<SitemapUrl> Urls, int SitemapsRead, long Listed, long OutOfScope, long Excluded,
     long Duplicates, long Unusable, long OverMaxPages, IReadOnlyList<string> Problems);
 
 /// <summary>Walks the sitemaps of a job's origins: each origin's robots.txt <c>Sitemap:</c> lines, else its
@@ -38,7 +41,7 @@ internal sealed class SitemapWalker(Func<Uri, CancellationToken, Task<SitemapDoc
         ArgumentNullException.ThrowIfNull(discovery);
         ArgumentNullException.ThrowIfNull(scope);
         ArgumentNullException.ThrowIfNull(seen);
-        var urls = new List<string>();
+        var urls = new List<SitemapUrl>();
         var problems = new List<string>();
         var visited = new HashSet<string>(StringComparer.Ordinal);
         var queue = new Queue<(Uri Url, int Depth)>(roots.Select(root => (root, 0)));
@@ -102,7 +105,7 @@ internal sealed class SitemapWalker(Func<Uri, CancellationToken, Task<SitemapDoc
                 else
                 {
                     seen.Add(Jobs.CrawlJobValidator.Fingerprint(url));
-                    urls.Add(url);
+                    urls.Add(new SitemapUrl(url, next.Url.AbsoluteUri));
                 }
             }
         }

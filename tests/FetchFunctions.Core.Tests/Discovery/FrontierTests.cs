@@ -163,4 +163,24 @@ public sealed class FrontierTests
         Assert.Equal([$"{Site}/docs/nofollowed", $"{Site}/docs/new"], (await RoundAsync(sut, job.JobId, 1)).Select(r => r.Url));
         Assert.Equal((1L, 1L, 0L), (stats.Excluded, stats.OutOfScope, stats.Nofollow));
     }
+
+    [Fact]
+    public async Task WriteSitemapRoundAsync_SitemapUrls_AreDepthZeroAndSeenByTheNextRound()
+    {
+        var (sut, host, job) = await CreateSutAsync(new CrawlDiscoveryOptions { MaxDepth = 1, FollowSitemaps = true, MaxPages = 10 }, $"{Site}/");
+        await using var _ = host;
+        var (scope, seen) = await sut.LoadSeedsAsync(job, CancellationToken.None);
+        var sitemap = System.Text.Encoding.UTF8.GetBytes(SitemapReaderTests.UrlSet([$"{Site}/", $"{Site}/listed", "https://off.example/"]));
+        var walker = new SitemapWalker((_, token) => SitemapReader.ReadAsync(new MemoryStream(sitemap), token)!, 2048, []);
+        var harvest = await walker.WalkAsync([new Uri($"{Site}/sitemap.xml")], job.Settings.Discovery!, scope, seen, 9, CancellationToken.None);
+
+        var sitemaps = await sut.WriteSitemapRoundAsync(job, harvest, seen, CancellationToken.None);
+        await WriteLogAsync(host, job.JobId, 0, Page($"{Site}/", 0, $"+{Site}/listed", $"+{Site}/linked"));
+        var next = await sut.PlanNextRoundAsync(job, new RoundWork(job.JobId, 0, 0, 1), CancellationToken.None);
+
+        Assert.Equal([($"{Site}/listed", $"{Site}/sitemap.xml")], await RoundAsync(sut, job.JobId, 0));
+        Assert.Equal((0, 1, 2L, 1L, 1L), (sitemaps.Depth, sitemaps.Planned, sitemaps.PlannedInJob, sitemaps.OutOfScope, sitemaps.Duplicates));
+        Assert.Equal([($"{Site}/linked", $"{Site}/")], await RoundAsync(sut, job.JobId, 1));
+        Assert.Equal((1, 3L, 1L), (next.Planned, next.PlannedInJob, next.Duplicates));
+    }
 }

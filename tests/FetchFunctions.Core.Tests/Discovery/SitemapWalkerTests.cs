@@ -49,7 +49,7 @@ public sealed class SitemapWalkerTests
 
         var harvest = await WalkAsync(sut, [new Uri("https://a.example/sitemap.xml")], ["https://a.example/"]);
 
-        Assert.Equal(["https://a.example/new"], harvest.Urls);
+        Assert.Equal([new SitemapUrl("https://a.example/new", "https://a.example/s1.xml.gz")], harvest.Urls);
         Assert.Equal((3, 6L, 1L, 1L, 2L, 1L), (harvest.SitemapsRead, harvest.Listed, harvest.OutOfScope, harvest.Excluded, harvest.Duplicates, harvest.Unusable));
         Assert.Equal(["https://a.example/sitemap.xml", "https://a.example/s1.xml.gz", "https://a.example/missing.xml"], fetched);
     }
@@ -80,7 +80,7 @@ public sealed class SitemapWalkerTests
 
         var harvest = await WalkAsync(sut, [new Uri("https://a.example/sitemap.xml")], ["https://a.example/"], room: 2);
 
-        Assert.Equal(["https://a.example/1", "https://a.example/2"], harvest.Urls);
+        Assert.Equal(["https://a.example/1", "https://a.example/2"], harvest.Urls.Select(u => u.Url));
         Assert.Equal(1, harvest.OverMaxPages);
     }
 }
