@@ -27,7 +27,7 @@ internal sealed partial class CrawlJobValidator
         var crawl = Crawl;
         var maxDepth = options.MaxDepth is null ? (int?)null
             : InRange(options.MaxDepth, 0, 0, crawl.MaxDepth, "crawl.maxDepth", problems);
-        var maxPages = InRange(options.MaxPages, crawl.MaxPages, 1, crawl.MaxPages, "crawl.maxPages", problems);
+        var maxPages = InRange(options.MaxPages, crawl.EffectiveMaxPages, 1, crawl.EffectiveMaxPages, "crawl.maxPages", problems);
         var (scope, hosts) = CheckScope(options.Scope, problems);
         var include = CheckPatterns(options.Include, "crawl.include", problems);
         var exclude = CheckPatterns(options.Exclude, "crawl.exclude", problems);

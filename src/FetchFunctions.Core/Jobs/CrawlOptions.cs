@@ -113,9 +113,13 @@ internal sealed class CrawlOptions
     public TimeSpan FunctionTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>Pages one job with link discovery may fetch, seeds included: the default and upper bound of a job's
-    /// <c>crawl.maxPages</c>. Default 1,000,000 (as <see cref="MaxUrls"/>).</summary>
+    /// <c>crawl.maxPages</c>. Default: <see cref="MaxUrls"/> (1,000,000), so a deployment that lowered that needs no
+    /// new setting.</summary>
     [Range(1, 10_000_000)]
-    public int MaxPages { get; set; } = 1_000_000;
+    public int? MaxPages { get; set; }
+
+    /// <summary><see cref="MaxPages"/>, or <see cref="MaxUrls"/> when it is not set.</summary>
+    internal int EffectiveMaxPages => MaxPages ?? MaxUrls;
 
     /// <summary>The deepest a job's <c>crawl.maxDepth</c> may reach (links followed from a seed). Default 10; each depth
     /// is one round of planning and fetching.</summary>

@@ -45,9 +45,9 @@ internal sealed class CrawlOptionsValidator(IOptions<FetchOptions> fetchOptions)
                 + $"{maxBatches} batches (Crawl:BatchesPerShard × {CrawlOptions.MaxShardsPerJob} shards).");
         }
 
-        if (options.BatchSize >= 1 && BatchLayout.BatchCount(options.MaxPages, options.BatchSize) > maxBatches)
+        if (options.MaxPages is { } maxPages && options.BatchSize >= 1 && BatchLayout.BatchCount(maxPages, options.BatchSize) > maxBatches)
         {
-            failures.Add($"Crawl:MaxPages ({options.MaxPages}) in batches of Crawl:BatchSize ({options.BatchSize}) needs more than "
+            failures.Add($"Crawl:MaxPages ({maxPages}) in batches of Crawl:BatchSize ({options.BatchSize}) needs more than "
                 + $"{maxBatches} batches (Crawl:BatchesPerShard × {CrawlOptions.MaxShardsPerJob} shards).");
         }
 

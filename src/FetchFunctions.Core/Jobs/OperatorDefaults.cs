@@ -56,7 +56,7 @@ public sealed record OperatorDefaults
             MaxUrls = crawl.MaxUrls,
             MaxUrlLength = crawl.MaxUrlLength,
             UrlListPrefix = crawl.UrlListPrefix,
-            MaxPages = crawl.MaxPages,
+            MaxPages = crawl.EffectiveMaxPages,
             MaxDepth = crawl.MaxDepth,
         };
     }
