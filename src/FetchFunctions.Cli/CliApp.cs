@@ -35,6 +35,13 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
     private readonly Option<string[]> _allowNetwork = new("--allow-network");
     private readonly Option<int?> _batchSize = new("--batch-size");
     private readonly Option<int?> _batchesInFlight = new("--batches-in-flight");
+    private readonly Option<int?> _depth = new("--depth");
+    private readonly Option<int?> _maxPages = new("--max-pages");
+    private readonly Option<string[]> _scope = new("--scope") { Description = "What discovered links may be followed: host (the default: a seed's host), prefix (a seed's URL up to its last '/'), or host names, *.example.org for its subdomains (repeatable)." };
+    private readonly Option<string[]> _include = new("--include") { Description = "Follow only discovered URLs matching one of these globs ('*' matches anything; repeatable; default: all)." };
+    private readonly Option<string[]> _exclude = new("--exclude") { Description = "Never follow discovered URLs matching one of these globs ('*' matches anything; repeatable; default: none)." };
+    private readonly Option<bool> _sitemaps = new("--sitemaps") { Description = "URLs in the seeds' sitemaps (robots.txt Sitemap: lines, else /sitemap.xml) and in scope are seeds too (default: off)." };
+    private readonly Option<bool> _noRespectNofollow = new("--no-respect-nofollow") { Description = "Follow rel=\"nofollow\" links and links of nofollow pages (meta robots, X-Robots-Tag) too (default: they are counted, not followed)." };
     private readonly Option<double?> _failAbove = new("--fail-above") { Description = "Exit 1 when the share of failed URLs is above this (0 to 1)." };
     private readonly Option<string?> _connectionString = new("--connection-string") { Description = "Storage connection string (default: AZURE_STORAGE_CONNECTION_STRING, AzureWebJobsStorage, else local Azurite)." };
     private readonly Option<string> _data = new("--azurite-data") { Description = "Where an Azurite started by the CLI keeps its data.", DefaultValueFactory = _ => ".azurite" };
@@ -136,7 +143,7 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
         });
 
         var root = new RootCommand("FetchFunctions: crawl jobs that fetch URLs and stream every body into Blob storage.");
-        var jobOptions = new Option[] { _url, _urlsFile, _jobId, _concurrency, _perHost, _perHostDelay, _retries, _attemptTimeout, _timeout, _fetchDeadline, _maxBytes, _userAgent, _header, _storeStatus, _allowNetwork, _batchSize, _batchesInFlight, _connectionString, _data };
+        var jobOptions = new Option[] { _url, _urlsFile, _jobId, _concurrency, _perHost, _perHostDelay, _retries, _attemptTimeout, _timeout, _fetchDeadline, _maxBytes, _userAgent, _header, _storeStatus, _allowNetwork, _batchSize, _batchesInFlight, _depth, _maxPages, _scope, _include, _exclude, _sitemaps, _noRespectNofollow, _connectionString, _data };
 
         var crawl = new Command("crawl", "Run a job in this process (the same orchestration logic as the Durable app) with live progress and a summary.");
         crawl.Arguments.Add(_jobFile);
@@ -197,6 +204,8 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
             + (d.AllowedNetworks.Count == 0 ? "none" : string.Join(",", d.AllowedNetworks)) + " (Fetch:AllowedNetworks)).";
         _batchSize.Description = $"URLs per batch (default: {d.BatchSize} (Crawl:BatchSize), at most {d.MaxBatchSize} (Crawl:MaxBatchSize)).";
         _batchesInFlight.Description = $"Batches in flight per job (default: {d.MaxBatchesInFlight} (Crawl:MaxBatchesInFlight)).";
+        _depth.Description = $"Follow links this many steps from the seeds; 0 fetches the seeds only (default: no link discovery; at most {d.MaxDepth} (Crawl:MaxDepth)).";
+        _maxPages.Description = $"Pages the whole crawl fetches at most, seeds included (default: {d.MaxPages} (Crawl:MaxPages), also the most allowed).";
     }
 
     private static string Seconds(TimeSpan value) => value.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
@@ -426,6 +435,13 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
         AllowNetworks = parse.GetValue(_allowNetwork) ?? [],
         BatchSize = parse.GetValue(_batchSize),
         BatchesInFlight = parse.GetValue(_batchesInFlight),
+        Depth = parse.GetValue(_depth),
+        MaxPages = parse.GetValue(_maxPages),
+        Scope = parse.GetValue(_scope) ?? [],
+        Include = parse.GetValue(_include) ?? [],
+        Exclude = parse.GetValue(_exclude) ?? [],
+        Sitemaps = parse.GetValue(_sitemaps),
+        NoRespectNofollow = parse.GetValue(_noRespectNofollow),
     };
 
     private double? FailAbove(ParseResult parse)

@@ -24,6 +24,17 @@ internal sealed record JobFlags
     public IReadOnlyList<string> AllowNetworks { get; init; } = [];
     public int? BatchSize { get; init; }
     public int? BatchesInFlight { get; init; }
+    public int? Depth { get; init; }
+    public int? MaxPages { get; init; }
+    public IReadOnlyList<string> Scope { get; init; } = [];
+    public IReadOnlyList<string> Include { get; init; } = [];
+    public IReadOnlyList<string> Exclude { get; init; } = [];
+    public bool Sitemaps { get; init; }
+    public bool NoRespectNofollow { get; init; }
+
+    /// <summary>Whether any link discovery flag is set (then the job gets a crawl section).</summary>
+    public bool SetsDiscovery => Depth is not null || MaxPages is not null || Scope.Count > 0 || Include.Count > 0 || Exclude.Count > 0
+        || Sitemaps || NoRespectNofollow;
 }
 
 /// <summary>Turns a job file and flags into the <see cref="CrawlJobRequest"/> Core validates. Only shape is checked here
@@ -75,9 +86,21 @@ internal static class JobInput
             JobId = flags.JobId ?? request.JobId,
             Urls = urls.Count == 0 ? null : urls,
             Options = options,
+            Crawl = flags.SetsDiscovery ? WithDiscoveryFlags(request.Crawl ?? new CrawlDiscoveryOptions(), flags) : request.Crawl,
         };
         return (request, urlList);
     }
+
+    private static CrawlDiscoveryOptions WithDiscoveryFlags(CrawlDiscoveryOptions crawl, JobFlags flags) => crawl with
+    {
+        MaxDepth = flags.Depth ?? crawl.MaxDepth,
+        MaxPages = flags.MaxPages ?? crawl.MaxPages,
+        Scope = flags.Scope.Count > 0 ? flags.Scope : crawl.Scope,
+        Include = flags.Include.Count > 0 ? flags.Include : crawl.Include,
+        Exclude = flags.Exclude.Count > 0 ? flags.Exclude : crawl.Exclude,
+        FollowSitemaps = flags.Sitemaps ? true : crawl.FollowSitemaps,
+        RespectNofollow = flags.NoRespectNofollow ? false : crawl.RespectNofollow,
+    };
 
     /// <summary>The problem path of a URL file's lines ("urlsFile:12").</summary>
     public const string UrlFilePath = "urlsFile";

@@ -62,7 +62,7 @@ internal sealed partial class CrawlJobValidator(IOptions<CrawlOptions> crawlOpti
         ArgumentNullException.ThrowIfNull(openUrlList);
         var problems = new ProblemList();
         CheckJobId(request.JobId, problems);
-        var settings = ResolveSettings(request.Options, problems);
+        var settings = ResolveSettings(request.Options, problems) with { Discovery = ResolveDiscovery(request.Crawl, problems) };
         var source = hostUrlList is null
             ? await OpenSourceAsync(request, openUrlList, problems, cancellationToken)
             : HostSource(request, hostUrlList, problems);
@@ -71,6 +71,7 @@ internal sealed partial class CrawlJobValidator(IOptions<CrawlOptions> crawlOpti
         {
             scan = await ScanUrlsAsync(source.ReadAsync(cancellationToken), source.PathOf, problems, cancellationToken);
             CheckUrlCount(scan, settings, source.Path, problems);
+            CheckSeedsWithinMaxPages(scan, settings.Discovery, source.Path, problems);
         }
 
         return new JobValidation(settings, source, scan, problems.ToList(source?.Path ?? "urls"));

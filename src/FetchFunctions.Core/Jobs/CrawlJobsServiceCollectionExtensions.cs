@@ -26,6 +26,7 @@ internal static class CrawlJobsServiceCollectionExtensions
         services.TryAddSingleton<CrawlJobValidator>();
         services.TryAddSingleton<ICrawlIntake, CrawlIntake>();
         services.TryAddSingleton<CrawlPlanner>();
+        services.TryAddSingleton<Discovery.Frontier>();
         services.TryAddSingleton<BatchFetcher>();
         services.TryAddSingleton<JobHosts>();
         services.TryAddSingleton<SummaryWriter>();

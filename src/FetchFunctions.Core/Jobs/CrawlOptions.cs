@@ -112,6 +112,25 @@ internal sealed class CrawlOptions
     [Range(typeof(TimeSpan), "00:00:31", "1.00:00:00")]
     public TimeSpan FunctionTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>Pages one job with link discovery may fetch, seeds included: the default and upper bound of a job's
+    /// <c>crawl.maxPages</c>. Default: <see cref="MaxUrls"/> (1,000,000), so a deployment that lowered that needs no
+    /// new setting.</summary>
+    [Range(1, 10_000_000)]
+    public int? MaxPages { get; set; }
+
+    /// <summary><see cref="MaxPages"/>, or <see cref="MaxUrls"/> when it is not set.</summary>
+    internal int EffectiveMaxPages => MaxPages ?? MaxUrls;
+
+    /// <summary>The deepest a job's <c>crawl.maxDepth</c> may reach (links followed from a seed). Default 10; each depth
+    /// is one round of planning and fetching.</summary>
+    [Range(0, 100)]
+    public int MaxDepth { get; set; } = 10;
+
+    /// <summary>Bytes of an HTML page kept as it streams by, from which its links are read once the body ends; links
+    /// further down a bigger page are not seen. Default 2 MiB (2,097,152 bytes).</summary>
+    [Range(1024, 64 * 1024 * 1024)]
+    public int LinkParseBytes { get; set; } = 2 * 1024 * 1024;
+
     /// <summary>Time a batch activity keeps after <see cref="BatchDeadline"/> to write its results.</summary>
     public static readonly TimeSpan ResultWriteMargin = TimeSpan.FromSeconds(30);
 }

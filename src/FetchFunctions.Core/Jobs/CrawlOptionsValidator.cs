@@ -45,6 +45,12 @@ internal sealed class CrawlOptionsValidator(IOptions<FetchOptions> fetchOptions)
                 + $"{maxBatches} batches (Crawl:BatchesPerShard × {CrawlOptions.MaxShardsPerJob} shards).");
         }
 
+        if (options.MaxPages is { } maxPages && options.BatchSize >= 1 && BatchLayout.BatchCount(maxPages, options.BatchSize) > maxBatches)
+        {
+            failures.Add($"Crawl:MaxPages ({maxPages}) in batches of Crawl:BatchSize ({options.BatchSize}) needs more than "
+                + $"{maxBatches} batches (Crawl:BatchesPerShard × {CrawlOptions.MaxShardsPerJob} shards).");
+        }
+
         if (CrawlJobValidator.UrlListPrefixProblem(options.UrlListPrefix) is { } prefixProblem)
         {
             failures.Add($"Crawl:UrlListPrefix ('{options.UrlListPrefix}') {prefixProblem}");

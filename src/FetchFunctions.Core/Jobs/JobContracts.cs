@@ -17,6 +17,79 @@ public sealed record CrawlJobRequest
     public string? UrlListBlob { get; init; }
 
     public CrawlJobOptions? Options { get; init; }
+
+    /// <summary>How to crawl on from the URLs (the seeds): link discovery. Absent: only the URLs are fetched.</summary>
+    public CrawlDiscoveryOptions? Crawl { get; init; }
+}
+
+/// <summary>The job's <c>crawl</c> section: which links found on fetched pages (and in sitemaps) are fetched too.
+/// Rules: docs/discovery.md.</summary>
+public sealed record CrawlDiscoveryOptions
+{
+    /// <summary>Links followed from a seed: 0 fetches only the seeds (and, with <see cref="FollowSitemaps"/>, their
+    /// sitemaps' URLs); absent, nothing is discovered unless sitemaps are followed. At most Crawl:MaxDepth.</summary>
+    public int? MaxDepth { get; init; }
+
+    /// <summary>Pages the whole job may fetch, seeds included. Default and upper bound Crawl:MaxPages.</summary>
+    public int? MaxPages { get; init; }
+
+    /// <summary><c>"host"</c> (the default: a seed's host), <c>"prefix"</c> (a seed's URL up to its last '/'), or a list of
+    /// host names, where <c>*.example.org</c> stands for every subdomain of example.org. A single string or a list.</summary>
+    [JsonConverter(typeof(StringOrListConverter))]
+    public IReadOnlyList<string>? Scope { get; init; }
+
+    /// <summary>URL globs (<c>*</c> matches any run of characters) a discovered URL must match one of, when given.</summary>
+    public IReadOnlyList<string>? Include { get; init; }
+
+    /// <summary>URL globs no discovered URL may match.</summary>
+    public IReadOnlyList<string>? Exclude { get; init; }
+
+    /// <summary>Whether the URLs of the seeds' sitemaps (robots.txt <c>Sitemap:</c> lines, else /sitemap.xml) in scope
+    /// become seeds. Default false.</summary>
+    public bool? FollowSitemaps { get; init; }
+
+    /// <summary>Whether rel="nofollow" links and nofollow pages (meta robots, X-Robots-Tag) are left alone. Default true.</summary>
+    public bool? RespectNofollow { get; init; }
+}
+
+/// <summary>Reads a JSON string as a one-element list, so a field may be written <c>"host"</c> or <c>["a.org", "b.org"]</c>.</summary>
+public sealed class StringOrListConverter : JsonConverter<IReadOnlyList<string>>
+{
+    public override IReadOnlyList<string>? Read(ref System.Text.Json.Utf8JsonReader reader, Type typeToConvert, System.Text.Json.JsonSerializerOptions options)
+    {
+        if (reader.TokenType == System.Text.Json.JsonTokenType.String)
+        {
+            return [reader.GetString()!];
+        }
+
+        if (reader.TokenType != System.Text.Json.JsonTokenType.StartArray)
+        {
+            throw new System.Text.Json.JsonException("Expected a string or a list of strings.");
+        }
+
+        var list = new List<string>();
+        while (reader.Read() && reader.TokenType != System.Text.Json.JsonTokenType.EndArray)
+        {
+            list.Add(reader.TokenType == System.Text.Json.JsonTokenType.String
+                ? reader.GetString()!
+                : throw new System.Text.Json.JsonException("Expected a string in the list."));
+        }
+
+        return list;
+    }
+
+    public override void Write(System.Text.Json.Utf8JsonWriter writer, IReadOnlyList<string> value, System.Text.Json.JsonSerializerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(value);
+        writer.WriteStartArray();
+        foreach (var item in value)
+        {
+            writer.WriteStringValue(item);
+        }
+
+        writer.WriteEndArray();
+    }
 }
 
 /// <summary>Per-job options. Null means the operator's default; a job may only tighten what the operator allows.</summary>

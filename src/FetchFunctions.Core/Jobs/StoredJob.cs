@@ -31,4 +31,8 @@ internal sealed record JobSettings
     public required IReadOnlyDictionary<string, string> Headers { get; init; }
     public required IReadOnlyList<string> StoreStatuses { get; init; }
     public required IReadOnlyList<string> AllowedNetworks { get; init; }
+
+    /// <summary>Link discovery; null when the job has no <c>crawl</c> section (then it is left out of job.json and of the
+    /// plan fingerprint, which stays what it was before discovery existed).</summary>
+    public DiscoverySettings? Discovery { get; init; }
 }

@@ -11,6 +11,9 @@ internal static class RobotsParser
     /// <summary>RFC 9309 2.5: crawlers must parse at least 500 KiB; we parse exactly that much.</summary>
     public const int MaxBytes = 500 * 1024;
 
+    /// <summary>Sitemap lines kept from one robots.txt.</summary>
+    public const int MaxSitemaps = 100;
+
     /// <summary>The product token of a User-Agent header value: its leading letters, underscores and hyphens
     /// (<c>FetchFunctions/1.0 (+https://…)</c> → <c>FetchFunctions</c>).</summary>
     public static string ProductToken(string userAgent)
@@ -45,6 +48,7 @@ internal static class RobotsParser
         var matchesOurs = false;
         var matchesAny = false;
         var collectingAgents = false;
+        var sitemaps = new List<string>();
 
         foreach (var rawLine in text.AsSpan().EnumerateLines())
         {
@@ -63,6 +67,16 @@ internal static class RobotsParser
 
             var key = line[..colon].Trim();
             var value = line[(colon + 1)..].Trim();
+            if (key.Equals("sitemap", StringComparison.OrdinalIgnoreCase))
+            {
+                if (sitemaps.Count < MaxSitemaps && Uri.TryCreate(value.ToString(), UriKind.Absolute, out var sitemap) && sitemap.Scheme is "http" or "https")
+                {
+                    sitemaps.Add(sitemap.AbsoluteUri);
+                }
+
+                continue;
+            }
+
             if (key.Equals("user-agent", StringComparison.OrdinalIgnoreCase))
             {
                 if (!collectingAgents)
@@ -123,7 +137,7 @@ internal static class RobotsParser
         }
 
         var chosen = ours.Named ? ours : anyAgent;
-        return new RobotsRules(chosen.Rules, chosen.Delay);
+        return new RobotsRules(chosen.Rules, chosen.Delay) { Sitemaps = sitemaps };
     }
 
     private static int TokenLength(ReadOnlySpan<char> value)

@@ -30,6 +30,10 @@ internal sealed class RobotsRules
     /// <summary>The group's <c>Crawl-delay</c> (not part of RFC 9309, widely used), or null.</summary>
     public TimeSpan? CrawlDelay { get; }
 
+    /// <summary>The file's <c>Sitemap:</c> lines (absolute http(s) URLs, at most <see cref="RobotsParser.MaxSitemaps"/>),
+    /// whatever group they stand in: they belong to no group (RFC 9309 2.2.4).</summary>
+    public IReadOnlyList<string> Sitemaps { get; init; } = [];
+
     /// <summary>Decides for a URL's path and query (<c>/a/b?c=d</c>).</summary>
     public RobotsDecision Decide(string pathAndQuery)
     {

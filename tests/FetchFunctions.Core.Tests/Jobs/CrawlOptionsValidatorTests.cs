@@ -53,6 +53,18 @@ public sealed class CrawlOptionsValidatorTests
     }
 
     [Fact]
+    public void Validate_MaxPagesUnset_FollowsALoweredMaxUrls()
+    {
+        var (sut, crawl, _) = CreateSut();
+        crawl.BatchesPerShard = 2;
+        crawl.MaxUrls = 1000;
+        crawl.MaxInlineUrls = 100;
+
+        Assert.True(sut.Validate(null, crawl).Succeeded);
+        Assert.Equal(1000, crawl.EffectiveMaxPages);
+    }
+
+    [Fact]
     public void Validate_Defaults_Succeed()
     {
         var (sut, crawl, _) = CreateSut();
@@ -67,6 +79,7 @@ public sealed class CrawlOptionsValidatorTests
         { "Crawl:BatchSize", (c, _) => c.BatchSize = c.MaxBatchSize + 1 },
         { "Crawl:MaxConcurrencyPerHost", (c, _) => c.MaxConcurrencyPerHost = c.MaxConcurrency + 1 },
         { "Crawl:MaxUrls", (c, _) => { c.BatchSize = 1; c.BatchesPerShard = 1; } },
+        { "Crawl:MaxPages", (c, _) => { c.BatchSize = 1; c.BatchesPerShard = 1; c.MaxUrls = c.MaxInlineUrls = 100; c.MaxPages = 1_000_000; } },
         { "Crawl:AllowedPorts", (c, _) => c.AllowedPorts = [443, 70000] },
         { "Fetch:FetchDeadline", (c, f) => f.FetchDeadline = c.BatchDeadline },
         { "Crawl:BatchDeadline", (c, _) => c.BatchDeadline = c.FunctionTimeout - TimeSpan.FromSeconds(29) },
