@@ -94,7 +94,7 @@ internal sealed partial class CrawlIntake(
     private async Task StoreUrlsAsync(IUrlSource source, string blobName, int expected, int maxUrlLength, CancellationToken cancellationToken)
     {
         var allowedPorts = crawlOptions.Value.AllowedPorts;
-        var seen = new HashSet<UInt128>(expected);
+        var seen = new UrlFingerprintSet(expected);
         using var writer = store.CreateTextWriter(blobName);
         await foreach (var entry in source.ReadAsync(cancellationToken).ConfigureAwait(false))
         {

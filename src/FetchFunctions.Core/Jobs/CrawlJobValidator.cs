@@ -259,7 +259,7 @@ internal sealed partial class CrawlJobValidator(IOptions<CrawlOptions> crawlOpti
         ArgumentNullException.ThrowIfNull(pathOf);
         ArgumentNullException.ThrowIfNull(problems);
         var crawl = Crawl;
-        var seen = new HashSet<UInt128>();
+        var seen = new UrlFingerprintSet();
         var duplicates = 0;
         long count = 0;
         await foreach (var entry in entries.WithCancellation(cancellationToken))
@@ -321,8 +321,8 @@ internal sealed partial class CrawlJobValidator(IOptions<CrawlOptions> crawlOpti
         }
     }
 
-    /// <summary>A 128-bit fingerprint of a normalised URL: a set of these finds duplicates among a million URLs in a few
-    /// tens of megabytes, where a set of the strings would take hundreds.</summary>
+    /// <summary>A 128-bit fingerprint of a normalised URL: a set of these (<see cref="UrlFingerprintSet"/>) finds duplicates
+    /// among ten million URLs in a few hundred megabytes, where a set of the strings would take gigabytes.</summary>
     public static UInt128 Fingerprint(string normalisedUrl)
     {
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
