@@ -14,8 +14,12 @@ namespace FetchFunctions.Core.Jobs;
 /// and its position, from which the problem path is made only when there is a problem.</summary>
 internal readonly record struct UrlEntry(string? Text, long Length, int Ordinal, string? ReadingStopped = null);
 
-/// <summary>What a scan of a job's URLs found.</summary>
-internal sealed record UrlScan(int UniqueUrls, int DuplicatesRemoved, long Entries, bool StoppedEarly);
+/// <summary>What a scan of a job's URLs found, and the fingerprints it collected (their table is reused to store the job,
+/// so intake never holds two).</summary>
+internal sealed record UrlScan(int UniqueUrls, int DuplicatesRemoved, long Entries, bool StoppedEarly)
+{
+    public UrlFingerprintSet? Fingerprints { get; init; }
+}
 
 /// <summary>The outcome of validating a job: its effective settings, where its URLs come from, and every problem found.</summary>
 internal sealed record JobValidation(JobSettings Settings, IUrlSource? Urls, UrlScan? Scan, IReadOnlyList<ValidationProblem> Problems)
@@ -289,7 +293,7 @@ internal sealed partial class CrawlJobValidator(IOptions<CrawlOptions> crawlOpti
             }
         }
 
-        return new UrlScan(seen.Count, duplicates, count, StoppedEarly: false);
+        return new UrlScan(seen.Count, duplicates, count, StoppedEarly: false) { Fingerprints = seen };
     }
 
     /// <summary>Checks the job's size once its URLs are counted.</summary>

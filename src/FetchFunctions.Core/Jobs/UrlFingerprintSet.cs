@@ -51,6 +51,14 @@ internal sealed class UrlFingerprintSet
         return true;
     }
 
+    /// <summary>Empties the set, keeping its table: intake's second reading reuses the first's instead of holding two.</summary>
+    public void Clear()
+    {
+        Array.Clear(_slots);
+        _hasZero = false;
+        Count = 0;
+    }
+
     private static int SlotsFor(int count)
     {
         var slots = MinSlots;

@@ -50,4 +50,18 @@ public sealed class UrlFingerprintSetTests
         Assert.Equal(1000, Enumerable.Range(0, 1000).Count(i => sut.Add(Print(i))));
         Assert.False(sut.Add(Print(999)));
     }
+
+    [Fact]
+    public void Clear_AfterGrowth_ForgetsEverythingAndAddsAgain()
+    {
+        var sut = CreateSut();
+        Assert.Equal(5000, Enumerable.Range(0, 5000).Count(i => sut.Add(Print(i))));
+        Assert.True(sut.Add(UInt128.Zero));
+
+        sut.Clear();
+
+        Assert.Equal(0, sut.Count);
+        Assert.Equal(5000, Enumerable.Range(0, 5000).Count(i => sut.Add(Print(i))));
+        Assert.True(sut.Add(UInt128.Zero));
+    }
 }
