@@ -8,7 +8,7 @@ internal sealed record BenchOptions
     public static readonly string[] AllParts = ["fetch", "store", "big", "telemetry", "job", "durable", "plan", "hosts"];
 
     /// <summary>Parts run only when asked for.</summary>
-    public static readonly string[] ExtraParts = ["profile"];
+    public static readonly string[] ExtraParts = ["profile", "bigjob"];
 
     public int Runs { get; init; } = 3;
     public int Concurrency { get; init; } = 16;
@@ -18,8 +18,9 @@ internal sealed record BenchOptions
     public int PageBytes { get; init; } = 2 * 1024;
     public long BigBytes { get; init; } = 1024L * 1024 * 1024;
     public int JobUrls { get; init; } = 5_000;
-    public int PlanUrls { get; init; } = 1_000_000;
+    public IReadOnlyList<int> PlanUrls { get; init; } = [1_000_000, 10_000_000];
     public int HostsUrls { get; init; } = 4_000;
+    public int BigJobUrls { get; init; } = 1_000_000;
     public IReadOnlyList<string> Parts { get; init; } = AllParts;
     public string Output { get; init; } = Path.Combine("artifacts", "benchmark.json");
     public bool Quick { get; init; }
@@ -44,8 +45,12 @@ internal sealed record BenchOptions
           durable     the same job through the app's orchestrators and activities in the Durable
                       in-process test host vs the in-process runner                               ~3.5 min
           hosts    6  a 50-host job, host lanes vs round-robin batches                              ~3 min
-          plan     5  planning 1,000,000 URLs (intake, plan activity, orchestration logic)           ~1 min
+          plan     5  planning 1,000,000 and 10,000,000 URLs (intake and the plan activity, each in
+                      a child process for its peak RSS; orchestration logic over the plan)        ~5 min
           profile     (not in the default) the engine's client layer by layer, in process
+          bigjob      (not in the default) a whole job of --big-job-urls URLs over the 50 hosts, in a
+                      child process: wall time, URLs/s, peak RSS, storage requests per 1,000 URLs,
+                      the summary checked against the results rows    ~1 h at 1,000,000 URLs
 
           --runs N            measured runs per figure (median, min, max); default 3
           --concurrency N     requests in flight for parts 1-2; default 16
@@ -55,9 +60,10 @@ internal sealed record BenchOptions
           --page-bytes N      size of a small page; default 2048
           --big-bytes N       the big body of part 3 (suffixes KiB, MiB, GiB); default 1GiB
           --job-urls N        URLs of the 50-host job of parts 4 and durable; default 5000
-          --plan-urls N       URLs planned in part 5; default 1000000
+          --plan-urls N,...   job sizes planned in part 5, one after another; default 1000000,10000000
           --hosts-urls N      URLs of the 50-host job of part 6; default 4000
-          --parts LIST        comma-separated subset of fetch,store,big,telemetry,job,durable,plan,hosts,profile
+          --big-job-urls N    URLs of the bigjob part; default 1000000
+          --parts LIST        comma-separated subset of fetch,store,big,telemetry,job,durable,plan,hosts,profile,bigjob
           --out PATH          JSON report; default artifacts/benchmark.json
           --quick             smoke run of every part, about 2-3 min: 1 run, at least 1 s a side, 1000 pages
                               (store 300), 64 MiB body, 1000-URL jobs, 100000-URL plan
@@ -71,7 +77,7 @@ internal sealed record BenchOptions
         var options = quick
             ? new BenchOptions
             {
-                Quick = true, Runs = 1, Pages = 1_000, StorePages = 300, Seconds = 1, BigBytes = 64L * 1024 * 1024, JobUrls = 1_000, PlanUrls = 100_000,
+                Quick = true, Runs = 1, Pages = 1_000, StorePages = 300, Seconds = 1, BigBytes = 64L * 1024 * 1024, JobUrls = 1_000, PlanUrls = [100_000],
                 HostsUrls = 1_000,
             }
             : new BenchOptions();
@@ -101,8 +107,9 @@ internal sealed record BenchOptions
                     "--page-bytes" => options with { PageBytes = checked((int)Size(value)) },
                     "--big-bytes" => options with { BigBytes = Size(value) },
                     "--job-urls" => options with { JobUrls = Positive(value) },
-                    "--plan-urls" => options with { PlanUrls = Positive(value) },
+                    "--plan-urls" => options with { PlanUrls = [.. value.Split(',').Select(Positive)] },
                     "--hosts-urls" => options with { HostsUrls = Positive(value) },
+                    "--big-job-urls" => options with { BigJobUrls = Positive(value) },
                     "--parts" => options with { Parts = PartList(value) },
                     "--out" => options with { Output = value },
                     _ => throw new FormatException($"Unknown option: {name}"),

@@ -33,6 +33,16 @@ if (args is [Planning.Command, var planStorage, var jobId, var jobBlob])
     return await Planning.RunChildAsync(planStorage, jobId, jobBlob);
 }
 
+if (args is [BigJob.Command, var bigStorage])
+{
+    return await BigJob.RunChildAsync(bigStorage);
+}
+
+if (args is [Planning.IntakeCommand, var intakeStorage, var listBlob])
+{
+    return await Planning.RunIntakeChildAsync(intakeStorage, listBlob);
+}
+
 if (args.Contains("--help") || args.Contains("-h"))
 {
     Console.WriteLine(BenchOptions.Usage);
@@ -84,8 +94,8 @@ await using (var server = ChildProcess.Start(PageServer.Command, options.PageByt
     }
 }
 
-// Parts 4, durable and 6 crawl the 50 loopback hosts of one page server, so host lanes do not serialise the job.
-if (options.Includes("job") || options.Includes("durable") || options.Includes("hosts"))
+// Parts 4, durable, 6 and bigjob crawl the 50 loopback hosts of one page server, so host lanes do not serialise the job.
+if (options.Includes("job") || options.Includes("durable") || options.Includes("hosts") || options.Includes("bigjob"))
 {
     await using var hostsServer = ChildProcess.Start(PageServer.Command, options.PageBytes.ToString(CultureInfo.InvariantCulture),
         ManyHosts.Hosts.ToString(CultureInfo.InvariantCulture));
@@ -104,6 +114,11 @@ if (options.Includes("job") || options.Includes("durable") || options.Includes("
     if (options.Includes("hosts"))
     {
         await ManyHosts.RunAsync(options, origins, report, cancellation.Token);
+    }
+
+    if (options.Includes("bigjob"))
+    {
+        await BigJob.RunAsync(options, origins, report, cancellation.Token);
     }
 }
 

@@ -55,7 +55,7 @@ internal sealed partial class CrawlIntake(
         var urlList = BlobNames.UrlList(jobId);
         try
         {
-            await StoreUrlsAsync(validation.Urls, urlList, scan.UniqueUrls, maxUrlLength, cancellationToken).ConfigureAwait(false);
+            await StoreUrlsAsync(validation.Urls, urlList, scan, maxUrlLength, cancellationToken).ConfigureAwait(false);
         }
         catch (RequestFailedException ex) when (ex.Status == 412 && request.UrlListBlob is not null)
         {
@@ -91,10 +91,13 @@ internal sealed partial class CrawlIntake(
             : null;
     }
 
-    private async Task StoreUrlsAsync(IUrlSource source, string blobName, int expected, int maxUrlLength, CancellationToken cancellationToken)
+    private async Task StoreUrlsAsync(IUrlSource source, string blobName, UrlScan scan, int maxUrlLength, CancellationToken cancellationToken)
     {
         var allowedPorts = crawlOptions.Value.AllowedPorts;
-        var seen = new HashSet<UInt128>(expected);
+        var expected = scan.UniqueUrls;
+        // The scan's table, emptied: at 10,000,000 URLs a second one would be another 256 MiB.
+        var seen = scan.Fingerprints ?? new UrlFingerprintSet(expected);
+        seen.Clear();
         using var writer = store.CreateTextWriter(blobName);
         await foreach (var entry in source.ReadAsync(cancellationToken).ConfigureAwait(false))
         {

@@ -14,8 +14,12 @@ namespace FetchFunctions.Core.Jobs;
 /// and its position, from which the problem path is made only when there is a problem.</summary>
 internal readonly record struct UrlEntry(string? Text, long Length, int Ordinal, string? ReadingStopped = null);
 
-/// <summary>What a scan of a job's URLs found.</summary>
-internal sealed record UrlScan(int UniqueUrls, int DuplicatesRemoved, long Entries, bool StoppedEarly);
+/// <summary>What a scan of a job's URLs found, and the fingerprints it collected (their table is reused to store the job,
+/// so intake never holds two).</summary>
+internal sealed record UrlScan(int UniqueUrls, int DuplicatesRemoved, long Entries, bool StoppedEarly)
+{
+    public UrlFingerprintSet? Fingerprints { get; init; }
+}
 
 /// <summary>The outcome of validating a job: its effective settings, where its URLs come from, and every problem found.</summary>
 internal sealed record JobValidation(JobSettings Settings, IUrlSource? Urls, UrlScan? Scan, IReadOnlyList<ValidationProblem> Problems)
@@ -260,7 +264,7 @@ internal sealed partial class CrawlJobValidator(IOptions<CrawlOptions> crawlOpti
         ArgumentNullException.ThrowIfNull(pathOf);
         ArgumentNullException.ThrowIfNull(problems);
         var crawl = Crawl;
-        var seen = new HashSet<UInt128>();
+        var seen = new UrlFingerprintSet();
         var duplicates = 0;
         long count = 0;
         await foreach (var entry in entries.WithCancellation(cancellationToken))
@@ -290,7 +294,7 @@ internal sealed partial class CrawlJobValidator(IOptions<CrawlOptions> crawlOpti
             }
         }
 
-        return new UrlScan(seen.Count, duplicates, count, StoppedEarly: false);
+        return new UrlScan(seen.Count, duplicates, count, StoppedEarly: false) { Fingerprints = seen };
     }
 
     /// <summary>Checks the job's size once its URLs are counted.</summary>
@@ -322,8 +326,8 @@ internal sealed partial class CrawlJobValidator(IOptions<CrawlOptions> crawlOpti
         }
     }
 
-    /// <summary>A 128-bit fingerprint of a normalised URL: a set of these finds duplicates among a million URLs in a few
-    /// tens of megabytes, where a set of the strings would take hundreds.</summary>
+    /// <summary>A 128-bit fingerprint of a normalised URL: a set of these (<see cref="UrlFingerprintSet"/>) finds duplicates
+    /// among ten million URLs in a few hundred megabytes, where a set of the strings would take gigabytes.</summary>
     public static UInt128 Fingerprint(string normalisedUrl)
     {
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];

@@ -15,9 +15,18 @@ internal sealed class CrawlOptions
     /// <summary>Shards one job may have: the job orchestration also calls the plan and the summary activities.</summary>
     public const int MaxShardsPerJob = MaxCallsPerOrchestration - 2;
 
-    /// <summary>URLs one job may have (after duplicates are removed). Default 1,000,000.</summary>
-    [Range(1, 1_000_000)]
-    public int MaxUrls { get; set; } = 1_000_000;
+    /// <summary>URLs one job may have (after duplicates are removed). Default 10,000,000, also the most allowed: intake
+    /// and planning keep their memory bounded whatever the job's size (see docs/performance.md), and 10,000,000 URLs in
+    /// batches of 50, laid out with lanes (at most twice ⌈n/B⌉ batches), fit <see cref="MaxShardsPerJob"/> shards of 500.</summary>
+    [Range(1, 10_000_000)]
+    public int MaxUrls { get; set; } = 10_000_000;
+
+    /// <summary>URLs the planner groups in memory at once. A bigger job is first split by host hash into partitions of
+    /// about this many URLs (blobs under <c>{jobId}/plan/</c>, deleted after planning), each grouped alone, so the plan
+    /// activity's memory depends on this, not on the job's size: about 300 MB at the default 1,000,000. Jobs up to this
+    /// size are planned in memory in one pass. Default 1,000,000.</summary>
+    [Range(1, 10_000_000)]
+    public int PlanPartitionUrls { get; set; } = 1_000_000;
 
     /// <summary>URLs a job may list inline in its request; bigger jobs reference a URL list blob. Default 10,000.</summary>
     [Range(1, 100_000)]

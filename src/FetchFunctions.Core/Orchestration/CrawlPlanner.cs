@@ -1,8 +1,7 @@
-using System.Buffers;
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
+using System.IO.Hashing;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using FetchFunctions.Core.Jobs;
 using FetchFunctions.Core.Storage;
 using Microsoft.Extensions.Logging;
@@ -12,10 +11,27 @@ namespace FetchFunctions.Core.Orchestration;
 
 /// <summary>Splits a stored job into batches, written as one manifest per shard. Deterministic: the same job gives the same manifests, so a
 /// retried plan activity rewrites identical blobs. A plan's fingerprint (<see cref="CrawlPlan.PlanId"/>) tags its manifests and
-/// results: manifests of the same plan are kept as they are, and so are its results (a re-run resumes).</summary>
+/// results: manifests of the same plan are kept as they are, and so are its results (a re-run resumes).
+/// <para>Memory does not grow with the job. A job of at most <see cref="CrawlOptions.PlanPartitionUrls"/> URLs is read and
+/// grouped in memory. A bigger one is streamed once into P partitions by host hash (a host's URLs all go to one
+/// partition), keeping nothing; each partition is then read alone to count its hosts; the hosts are laid out
+/// (<see cref="BatchLayout.Assign"/>) partition after partition, in order of first appearance within each; each partition is
+/// read again, grouped, and its URLs written in the layout's batch order; and the manifests are written by drawing each
+/// segment of each batch from its partition's ordered stream. So at most one partition's URLs are in memory, plus
+/// the host sizes and the layout (a few ints per host).</para></summary>
 internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions> crawlOptions, ILogger<CrawlPlanner> logger)
 {
+    /// <summary>The planner's rules, in the fingerprint: bump it when a change of the planner lays out the same job otherwise.</summary>
+    internal const int RulesVersion = 2;
+
+    /// <summary>The most partitions a job is split into: each has a writer and, at the end, a reader open at once.</summary>
+    internal const int MaxPartitions = 64;
+
     private const int ManifestUploadConcurrency = 8;
+
+    /// <summary>Block size of the partition writers and read buffer of the ordered partitions: up to
+    /// <see cref="MaxPartitions"/> of each are open at once.</summary>
+    private const int ScratchBufferBytes = 1024 * 1024;
 
     public async Task<CrawlPlan> PlanAsync(JobTicket ticket, CancellationToken cancellationToken)
     {
@@ -26,85 +42,291 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
             throw new InvalidDataException($"'{ticket.JobBlobName}' holds job '{job.JobId}', not '{ticket.JobId}'.");
         }
 
-        var urls = await ReadUrlsAsync(job, cancellationToken).ConfigureAwait(false);
-        var (order, hostStarts) = GroupByHost(urls);
-        var layout = BatchLayout.Assign(HostSizes(hostStarts), job.Settings.BatchSize, HostsPerLane(job.Settings, crawlOptions.Value),
-            job.Settings.MaxBatchesInFlight);
-        var plan = BatchLayout.Plan(job.JobId, layout, job.DuplicatesRemoved, crawlOptions.Value.BatchesPerShard, job.Settings.MaxBatchesInFlight);
-        if (plan.ShardCount > CrawlOptions.MaxShardsPerJob)
+        var options = crawlOptions.Value;
+        var hostsPerLane = HostsPerLane(job.Settings, options);
+        var partitions = PartitionCount(job.UrlCount, options.PlanPartitionUrls);
+        using var fingerprint = new PlanFingerprint(job.Settings, options.BatchesPerShard, hostsPerLane, partitions);
+        try
         {
-            // Intake checked the limit for full batches, but grouping by host may need more batches, and
-            // Crawl:BatchesPerShard may have been lowered since: fail plainly rather than schedule more calls than one
-            // orchestration history should hold.
-            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-                $"Job {job.JobId} needs {plan.ShardCount} shards of {plan.BatchesPerShard} batches; at most {CrawlOptions.MaxShardsPerJob} are allowed."));
+            string[] urls = [];
+            int[] order = [];
+            int[] hostStarts = [];
+            int[] hostSizes;
+            int[] partitionHosts;
+            if (partitions == 1)
+            {
+                urls = await ReadUrlsAsync(job, fingerprint, cancellationToken).ConfigureAwait(false);
+                (order, hostStarts) = GroupByHost(urls);
+                hostSizes = HostSizes(hostStarts);
+                partitionHosts = [0, hostSizes.Length];
+            }
+            else
+            {
+                await SplitByHostAsync(job, partitions, fingerprint, cancellationToken).ConfigureAwait(false);
+                (hostSizes, partitionHosts) = await CountHostsAsync(job.JobId, partitions, cancellationToken).ConfigureAwait(false);
+            }
+
+            var layout = BatchLayout.Assign(hostSizes, job.Settings.BatchSize, hostsPerLane, job.Settings.MaxBatchesInFlight);
+            var plan = BatchLayout.Plan(job.JobId, layout, job.DuplicatesRemoved, options.BatchesPerShard, job.Settings.MaxBatchesInFlight)
+                with { PlanId = fingerprint.Finish() };
+            if (plan.ShardCount > CrawlOptions.MaxShardsPerJob)
+            {
+                // Intake checked the limit for full batches, but grouping by host may need more batches, and
+                // Crawl:BatchesPerShard may have been lowered since: fail plainly rather than schedule more calls than one
+                // orchestration history should hold.
+                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                    $"Job {job.JobId} needs {plan.ShardCount} shards of {plan.BatchesPerShard} batches; at most {CrawlOptions.MaxShardsPerJob} are allowed."));
+            }
+
+            var written = await ManifestsOfPlanAsync(plan, cancellationToken).ConfigureAwait(false);
+            if (written.Any(done => !done))
+            {
+                if (partitions == 1)
+                {
+                    await WriteManifestsAsync(plan, written, batch => BatchUrls(urls, order, hostStarts, layout, batch), cancellationToken)
+                        .ConfigureAwait(false);
+                }
+                else
+                {
+                    await OrderPartitionsAsync(job.JobId, layout, partitionHosts, cancellationToken).ConfigureAwait(false);
+                    await WriteManifestsFromPartitionsAsync(plan, layout, partitionHosts, written, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            await store.DeleteStaleRunBlobsAsync(job.JobId, plan.BatchCount, plan.ShardCount, plan.PlanId, cancellationToken).ConfigureAwait(false);
+            var lanes = plan.Lanes.Sum(run => run.Count);
+            LogPlanned(logger, job.JobId, plan.UrlCount, plan.BatchCount, plan.ShardCount, lanes, partitions);
+            return plan;
         }
-
-        plan = plan with
+        finally
         {
-            PlanId = Fingerprint(Enumerable.Range(0, plan.BatchCount).Select(batch => BatchUrls(urls, order, hostStarts, layout, batch)),
-                job.Settings, crawlOptions.Value.BatchesPerShard),
-        };
+            if (partitions > 1)
+            {
+                // Not on cancellation's account: the scratch blobs are worthless once planning stopped, whyever it did.
+                await DeleteScratchAsync(job.JobId, partitions, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+    }
 
+    /// <summary>Partitions a job of <paramref name="urlCount"/> URLs is split into: none below
+    /// <paramref name="urlsPerPartition"/> + 1 URLs (one, in memory), at most <see cref="MaxPartitions"/>.</summary>
+    internal static int PartitionCount(int urlCount, int urlsPerPartition) =>
+        (int)Math.Clamp(((long)urlCount + urlsPerPartition - 1) / Math.Max(1, urlsPerPartition), 1, MaxPartitions);
+
+    /// <summary>The partition of a host: a hash of its name, so every URL of a host goes to the same one.</summary>
+    internal static int PartitionOf(ReadOnlySpan<char> host, int partitions) =>
+        partitions <= 1 ? 0 : (int)(XxHash3.HashToUInt64(MemoryMarshal.AsBytes(host)) % (ulong)partitions);
+
+    /// <summary>Which shards already have a manifest of this plan (a re-run of the same plan keeps them).</summary>
+    private async Task<bool[]> ManifestsOfPlanAsync(CrawlPlan plan, CancellationToken cancellationToken)
+    {
+        var written = new bool[plan.ShardCount];
         await Parallel.ForEachAsync(Enumerable.Range(0, plan.ShardCount),
+            new ParallelOptions { MaxDegreeOfParallelism = ManifestUploadConcurrency, CancellationToken = cancellationToken },
+            async (shard, token) => written[shard] =
+                await store.PlanIdOfAsync(BlobNames.ShardManifest(plan.JobId, shard), token).ConfigureAwait(false) == plan.PlanId)
+            .ConfigureAwait(false);
+        return written;
+    }
+
+    private async Task WriteManifestsAsync(CrawlPlan plan, bool[] written, Func<int, IEnumerable<string>> batchUrls, CancellationToken cancellationToken) =>
+        await Parallel.ForEachAsync(Enumerable.Range(0, plan.ShardCount).Where(shard => !written[shard]),
             new ParallelOptions { MaxDegreeOfParallelism = ManifestUploadConcurrency, CancellationToken = cancellationToken },
             async (shard, token) =>
             {
-                if (await store.PlanIdOfAsync(BlobNames.ShardManifest(job.JobId, shard), token).ConfigureAwait(false) == plan.PlanId)
-                {
-                    return;
-                }
-
                 var (first, count) = BatchLayout.ShardBatches(plan, shard);
-                var batches = Enumerable.Range(first, count).Select(batch => BatchUrls(urls, order, hostStarts, layout, batch));
-                await store.WriteShardManifestAsync(job.JobId, shard, first, batches, plan.PlanId, token).ConfigureAwait(false);
+                await store.WriteShardManifestAsync(plan.JobId, shard, first, Enumerable.Range(first, count).Select(batchUrls), plan.PlanId, token)
+                    .ConfigureAwait(false);
             })
             .ConfigureAwait(false);
-        await store.DeleteStaleRunBlobsAsync(job.JobId, plan.BatchCount, plan.ShardCount, plan.PlanId, cancellationToken).ConfigureAwait(false);
-        var lanes = plan.Lanes.Sum(run => run.Count);
-        LogPlanned(logger, job.JobId, plan.UrlCount, plan.BatchCount, plan.ShardCount, lanes);
-        return plan;
-    }
 
-    /// <summary>The plan's fingerprint: SHA-256 (first 128 bits, hex) over the job's effective settings, the batches per
-    /// shard and the URLs of every batch as laid out, batch after batch. The submission time is left out, so the same
-    /// job submitted again has the same plan; any change of layout (the job's, the operator's or the planner's own rules)
-    /// is another plan, whose manifests and results are not mixed with this one's.</summary>
-    internal static string Fingerprint(IEnumerable<IEnumerable<string>> batches, JobSettings settings, int batchesPerShard)
+    /// <summary>Streams the job's URLs once into <paramref name="partitions"/> blobs by host hash, feeding the fingerprint.</summary>
+    private async Task SplitByHostAsync(StoredJob job, int partitions, PlanFingerprint fingerprint, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(batches);
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(JsonSerializer.SerializeToUtf8Bytes(settings, CrawlJsonContext.Default.JobSettings));
-        hash.AppendData(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"\n{batchesPerShard}\n")));
-        var buffer = ArrayPool<byte>.Shared.Rent(4096);
+        var writers = new StagedTextWriter[partitions];
         try
         {
-            foreach (var batch in batches)
+            for (var p = 0; p < partitions; p++)
             {
-                foreach (var url in batch)
-                {
-                    var needed = Encoding.UTF8.GetMaxByteCount(url.Length) + 1;
-                    if (buffer.Length < needed)
-                    {
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        buffer = ArrayPool<byte>.Shared.Rent(needed);
-                    }
+                writers[p] = store.CreateTextWriter(BlobNames.PlanPartition(job.JobId, p), ScratchBufferBytes);
+            }
 
-                    var length = Encoding.UTF8.GetBytes(url, buffer);
-                    buffer[length] = (byte)'\n';
-                    hash.AppendData(buffer, 0, length + 1);
-                }
+            await foreach (var url in ReadJobUrlsAsync(job, cancellationToken).ConfigureAwait(false))
+            {
+                fingerprint.AddUrl(url);
+                await writers[PartitionOf(UrlNormaliser.HostOf(url), partitions)].WriteLineAsync(url, cancellationToken).ConfigureAwait(false);
+            }
 
-                // A blank line ends a batch (no URL is empty), so moving a URL to the next batch changes the hash.
-                hash.AppendData("\n"u8);
+            foreach (var writer in writers)
+            {
+                await writer.CommitAsync(JobStore.TextContentType, cancellationToken).ConfigureAwait(false);
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            foreach (var writer in writers)
+            {
+                writer?.Dispose();
+            }
+        }
+    }
+
+    /// <summary>The sizes of every host, partition after partition (hosts in order of first appearance within each), and
+    /// where each partition's hosts start (one entry per partition plus the end). Keeps one partition's hosts at a time.</summary>
+    private async Task<(int[] HostSizes, int[] PartitionHosts)> CountHostsAsync(string jobId, int partitions, CancellationToken cancellationToken)
+    {
+        var sizes = new List<int>();
+        var partitionHosts = new int[partitions + 1];
+        for (var p = 0; p < partitions; p++)
+        {
+            var hostIds = new Dictionary<string, int>(StringComparer.Ordinal);
+            var lookup = hostIds.GetAlternateLookup<ReadOnlySpan<char>>();
+            await foreach (var url in store.ReadLinesAsync(BlobNames.PlanPartition(jobId, p), cancellationToken).ConfigureAwait(false))
+            {
+                var host = UrlNormaliser.HostOf(url);
+                if (!lookup.TryGetValue(host, out var id))
+                {
+                    id = sizes.Count;
+                    lookup[host] = id;
+                    sizes.Add(0);
+                }
+
+                sizes[id]++;
+            }
+
+            partitionHosts[p + 1] = sizes.Count;
         }
 
-        return Convert.ToHexStringLower(hash.GetHashAndReset().AsSpan(0, 16));
+        return ([.. sizes], partitionHosts);
+    }
+
+    /// <summary>For each partition: reads it, groups it by host as <see cref="CountHostsAsync"/> numbered its hosts, and
+    /// writes its URLs in the layout's order (each of its hosts' segments, batch after batch).</summary>
+    private async Task OrderPartitionsAsync(string jobId, HostLayout layout, int[] partitionHosts, CancellationToken cancellationToken)
+    {
+        for (var p = 0; p < partitionHosts.Length - 1; p++)
+        {
+            var urls = new List<string>();
+            await foreach (var url in store.ReadLinesAsync(BlobNames.PlanPartition(jobId, p), cancellationToken).ConfigureAwait(false))
+            {
+                urls.Add(url);
+            }
+
+            var (order, hostStarts) = GroupByHost(urls);
+            var (firstHost, endHost) = (partitionHosts[p], partitionHosts[p + 1]);
+            if (hostStarts.Length - 1 != endHost - firstHost)
+            {
+                throw new InvalidDataException($"Partition {p} of job '{jobId}' changed while it was planned.");
+            }
+
+            using var writer = store.CreateTextWriter(BlobNames.PlanPartitionInBatchOrder(jobId, p), ScratchBufferBytes);
+            foreach (var segment in layout.Segments)
+            {
+                if (segment.Host < firstHost || segment.Host >= endHost)
+                {
+                    continue;
+                }
+
+                var start = hostStarts[segment.Host - firstHost] + segment.Offset;
+                for (var position = start; position < start + segment.Count; position++)
+                {
+                    await writer.WriteLineAsync(urls[order[position]], cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            await writer.CommitAsync(JobStore.TextContentType, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Writes the manifests in order, each batch's segments drawn from their partitions' ordered streams (which
+    /// hold exactly those segments in that order), a few uploads overlapping the next shard's reading.</summary>
+    private async Task WriteManifestsFromPartitionsAsync(CrawlPlan plan, HostLayout layout, int[] partitionHosts, bool[] written,
+        CancellationToken cancellationToken)
+    {
+        var partitions = partitionHosts.Length - 1;
+        var readers = new IAsyncEnumerator<string>[partitions];
+        var uploads = new List<Task>();
+        try
+        {
+            for (var p = 0; p < partitions; p++)
+            {
+                readers[p] = store.ReadLinesAsync(BlobNames.PlanPartitionInBatchOrder(plan.JobId, p), ScratchBufferBytes, cancellationToken)
+                    .GetAsyncEnumerator(cancellationToken);
+            }
+
+            for (var shard = 0; shard < plan.ShardCount; shard++)
+            {
+                var (first, count) = BatchLayout.ShardBatches(plan, shard);
+                var batches = new List<string>[count];
+                for (var batch = first; batch < first + count; batch++)
+                {
+                    var urls = batches[batch - first] = [];
+                    for (var s = layout.BatchStarts[batch]; s < layout.BatchStarts[batch + 1]; s++)
+                    {
+                        var segment = layout.Segments[s];
+                        var reader = readers[PartitionOfHostId(partitionHosts, segment.Host)];
+                        for (var i = 0; i < segment.Count; i++)
+                        {
+                            urls.Add(await reader.MoveNextAsync().ConfigureAwait(false)
+                                ? reader.Current
+                                : throw new InvalidDataException($"A partition of job '{plan.JobId}' ended before its plan did."));
+                        }
+                    }
+                }
+
+                if (written[shard])
+                {
+                    continue;
+                }
+
+                if (uploads.Count == ManifestUploadConcurrency)
+                {
+                    var done = await Task.WhenAny(uploads).ConfigureAwait(false);
+                    uploads.Remove(done);
+                    await done.ConfigureAwait(false);
+                }
+
+                uploads.Add(store.WriteShardManifestAsync(plan.JobId, shard, first, batches, plan.PlanId, cancellationToken));
+            }
+
+            await Task.WhenAll(uploads).ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (var reader in readers)
+            {
+                if (reader is not null)
+                {
+                    await reader.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    private static int PartitionOfHostId(int[] partitionHosts, int host)
+    {
+        var index = Array.BinarySearch(partitionHosts, host);
+        // An exact hit is a partition's first host (empty partitions share it with the next: take the last of them).
+        if (index >= 0)
+        {
+            while (index + 1 < partitionHosts.Length - 1 && partitionHosts[index + 1] == host)
+            {
+                index++;
+            }
+
+            return index;
+        }
+
+        return ~index - 1;
+    }
+
+    private async Task DeleteScratchAsync(string jobId, int partitions, CancellationToken cancellationToken)
+    {
+        var names = Enumerable.Range(0, partitions)
+            .SelectMany(p => new[] { BlobNames.PlanPartition(jobId, p), BlobNames.PlanPartitionInBatchOrder(jobId, p) });
+        await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = ManifestUploadConcurrency, CancellationToken = cancellationToken },
+            async (name, token) => await store.Container.DeleteBlobIfExistsAsync(name, cancellationToken: token).ConfigureAwait(false))
+            .ConfigureAwait(false);
     }
 
     /// <summary>The URL indexes grouped by host (hosts in order of first appearance, URLs in list order within a
@@ -190,9 +412,22 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
         }
     }
 
-    private async Task<string[]> ReadUrlsAsync(StoredJob job, CancellationToken cancellationToken)
+    private async Task<string[]> ReadUrlsAsync(StoredJob job, PlanFingerprint fingerprint, CancellationToken cancellationToken)
     {
         var urls = new string[job.UrlCount];
+        var count = 0;
+        await foreach (var url in ReadJobUrlsAsync(job, cancellationToken).ConfigureAwait(false))
+        {
+            fingerprint.AddUrl(url);
+            urls[count++] = url;
+        }
+
+        return urls;
+    }
+
+    /// <summary>The job's URLs, checked against the count job.json announces.</summary>
+    private async IAsyncEnumerable<string> ReadJobUrlsAsync(StoredJob job, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         var count = 0;
         await foreach (var line in store.ReadLinesAsync(job.UrlListBlobName, cancellationToken).ConfigureAwait(false))
         {
@@ -201,22 +436,24 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
                 continue;
             }
 
-            if (count == urls.Length)
+            if (count == job.UrlCount)
             {
                 throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
                     $"'{job.UrlListBlobName}' holds more than the {job.UrlCount} URLs job.json announces."));
             }
 
-            urls[count++] = line;
+            count++;
+            yield return line;
         }
 
-        return count == urls.Length
-            ? urls
-            : throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+        if (count != job.UrlCount)
+        {
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
                 $"'{job.UrlListBlobName}' holds {count} URLs; job.json announces {job.UrlCount}."));
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information,
-        Message = "Crawl {JobId}: {UrlCount} URLs planned in {BatchCount} batches and {ShardCount} shards, {LaneCount} hosts in lanes of their own")]
-    private static partial void LogPlanned(ILogger logger, string jobId, int urlCount, int batchCount, int shardCount, int laneCount);
+        Message = "Crawl {JobId}: {UrlCount} URLs planned in {BatchCount} batches and {ShardCount} shards, {LaneCount} lanes, {Partitions} partitions")]
+    private static partial void LogPlanned(ILogger logger, string jobId, int urlCount, int batchCount, int shardCount, int laneCount, int partitions);
 }

@@ -32,6 +32,17 @@ internal static class BlobNames
     /// <summary>The job's normalised, de-duplicated URLs, one per line (kept out of job.json so that stays small).</summary>
     public static string UrlList(string jobId) => $"{jobId}/urls.txt";
 
+    /// <summary>Where the planner spills a big job's URLs while it plans (see <c>CrawlPlanner</c>); deleted after planning.</summary>
+    public static string PlanScratchPrefix(string jobId) => $"{jobId}/plan/";
+
+    /// <summary>The URLs of one host-hash partition of a big job, in list order.</summary>
+    public static string PlanPartition(string jobId, int partition) =>
+        string.Create(CultureInfo.InvariantCulture, $"{jobId}/plan/part-{partition:D3}.txt");
+
+    /// <summary>The URLs of one partition in the plan's batch order: what the manifests take from that partition.</summary>
+    public static string PlanPartitionInBatchOrder(string jobId, int partition) =>
+        string.Create(CultureInfo.InvariantCulture, $"{jobId}/plan/ordered-{partition:D3}.txt");
+
     public static string BatchManifestPrefix(string jobId) => $"{jobId}/batches/";
 
     public static string BatchResultsPrefix(string jobId) => $"{jobId}/results/";

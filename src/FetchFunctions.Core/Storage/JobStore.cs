@@ -118,9 +118,15 @@ internal sealed class JobStore
     }
 
     /// <summary>The blob's lines (UTF-8), streamed.</summary>
-    public async IAsyncEnumerable<string> ReadLinesAsync(string blobName, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<string> ReadLinesAsync(string blobName, CancellationToken cancellationToken) =>
+        ReadLinesAsync(blobName, bufferBytes: null, cancellationToken);
+
+    /// <summary>The blob's lines (UTF-8), streamed, downloading <paramref name="bufferBytes"/> at a time (the SDK's
+    /// default, 4 MiB, when null): the planner keeps many such readers open at once.</summary>
+    public async IAsyncEnumerable<string> ReadLinesAsync(string blobName, int? bufferBytes, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var stream = await Container.GetBlobClient(blobName).OpenReadAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        var stream = await Container.GetBlobClient(blobName).OpenReadAsync(new BlobOpenReadOptions(allowModifications: false) { BufferSize = bufferBytes },
+            cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
             using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 64 * 1024);
@@ -271,6 +277,9 @@ internal sealed class JobStore
     }
 
     public StagedTextWriter CreateTextWriter(string blobName) => new(Container.GetBlockBlobClient(blobName));
+
+    /// <summary>A staged writer whose blocks are <paramref name="blockBytes"/> long (the planner keeps many open at once).</summary>
+    public StagedTextWriter CreateTextWriter(string blobName, int blockBytes) => new(Container.GetBlockBlobClient(blobName), blockBytes);
 }
 
 /// <summary>Writes a text blob line by line in staged blocks and makes it visible only on <see cref="CommitAsync"/>:
