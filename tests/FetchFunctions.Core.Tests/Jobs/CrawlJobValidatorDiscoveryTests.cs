@@ -131,13 +131,18 @@ public sealed class CrawlJobValidatorDiscoveryTests
         var plain = (await ValidateAsync(sut, null)).Settings;
         var depth1 = (await ValidateAsync(sut, new CrawlDiscoveryOptions { MaxDepth = 1 })).Settings;
         var depth2 = (await ValidateAsync(sut, new CrawlDiscoveryOptions { MaxDepth = 2 })).Settings;
-        string[][] batches = [["https://example.org/a/b"]];
+        var withoutSection = Fingerprint(plain);
 
-        var withoutSection = CrawlPlanner.Fingerprint(batches, plain, 10);
-
-        Assert.Equal(CrawlPlanner.Fingerprint(batches, plain with { Discovery = null }, 10), withoutSection);
+        Assert.Equal(Fingerprint(plain with { Discovery = null }), withoutSection);
         Assert.DoesNotContain("discovery", JsonSerializer.Serialize(plain, CrawlJsonContext.Default.JobSettings), StringComparison.Ordinal);
-        Assert.NotEqual(withoutSection, CrawlPlanner.Fingerprint(batches, depth1, 10));
-        Assert.NotEqual(CrawlPlanner.Fingerprint(batches, depth1, 10), CrawlPlanner.Fingerprint(batches, depth2, 10));
+        Assert.NotEqual(withoutSection, Fingerprint(depth1));
+        Assert.NotEqual(Fingerprint(depth1), Fingerprint(depth2));
+    }
+
+    private static string Fingerprint(JobSettings settings)
+    {
+        using var fingerprint = new PlanFingerprint(settings, batchesPerShard: 10, hostsPerLane: 1, partitions: 1);
+        fingerprint.AddUrl("https://example.org/a/b");
+        return fingerprint.Finish();
     }
 }
