@@ -78,7 +78,7 @@ internal sealed class CoreHost : IAsyncDisposable
         if (storage is null)
         {
             // Registered first: Core adds its blob sink only when no sink is registered.
-            services.AddSingleton<IBodySink, DiscardingBodySink>();
+            services.AddSingleton<IRecordSink, DiscardingBodySink>();
         }
 
         before?.Invoke(services);
@@ -94,9 +94,13 @@ internal sealed class CoreHost : IAsyncDisposable
 }
 
 /// <summary>Reads every body to its end (so it is counted, hashed and capped like a stored one) and keeps nothing.</summary>
-internal sealed class DiscardingBodySink : IBodySink
+internal sealed class DiscardingBodySink : IRecordSink
 {
-    public async Task StoreAsync(BodyWrite write, BodyMeterStream body, CancellationToken cancellationToken)
+    public bool RecordsExchanges => false;
+
+    public Task RecordHopAsync(RecordWrite hop, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task<BodyLocation?> StoreAsync(RecordWrite write, BodyMeterStream body, CancellationToken cancellationToken)
     {
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
@@ -104,6 +108,8 @@ internal sealed class DiscardingBodySink : IBodySink
             while (await body.ReadAsync(buffer, cancellationToken).ConfigureAwait(false) > 0)
             {
             }
+
+            return null;
         }
         finally
         {

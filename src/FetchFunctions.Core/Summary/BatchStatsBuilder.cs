@@ -36,7 +36,7 @@ internal static class BatchStatsBuilder
         }
 
         var (hostTable, otherHosts) = HostStats.Cap(hosts.Values, BatchStats.MaxHosts, null);
-        var stored = results.Where(r => r.BlobName is not null).ToList();
+        var stored = results.Where(r => r.HasStoredBody).ToList();
         return new BatchStats
         {
             Batches = 1,
