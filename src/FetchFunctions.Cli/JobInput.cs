@@ -24,6 +24,7 @@ internal sealed record JobFlags
     public IReadOnlyList<string> AllowNetworks { get; init; } = [];
     public int? BatchSize { get; init; }
     public int? BatchesInFlight { get; init; }
+    public string? Store { get; init; }
 }
 
 /// <summary>Turns a job file and flags into the <see cref="CrawlJobRequest"/> Core validates. Only shape is checked here
@@ -66,6 +67,7 @@ internal static class JobInput
             AllowedNetworks = flags.AllowNetworks.Count > 0 ? flags.AllowNetworks : options.AllowedNetworks,
             BatchSize = flags.BatchSize ?? options.BatchSize,
             MaxBatchesInFlight = flags.BatchesInFlight ?? options.MaxBatchesInFlight,
+            Store = flags.Store ?? options.Store,
         };
 
         // Inline URLs (job file and --url) stay inline, up to Crawl:MaxInlineUrls as in an HTTP request; a job file that

@@ -25,6 +25,8 @@ public sealed record OperatorDefaults
     public required int MaxUrls { get; init; }
     public required int MaxUrlLength { get; init; }
     public required string UrlListPrefix { get; init; }
+    public required string Store { get; init; }
+    public required long WarcFileBytes { get; init; }
 
     /// <summary>The values in <paramref name="configuration"/>, Core's defaults where it says nothing. Not validated:
     /// the host's start-up validation reports bad values; a value that does not even bind throws
@@ -54,6 +56,8 @@ public sealed record OperatorDefaults
             MaxUrls = crawl.MaxUrls,
             MaxUrlLength = crawl.MaxUrlLength,
             UrlListPrefix = crawl.UrlListPrefix,
+            Store = crawl.Store,
+            WarcFileBytes = crawl.WarcFileBytes,
         };
     }
 }

@@ -31,4 +31,11 @@ internal sealed record JobSettings
     public required IReadOnlyDictionary<string, string> Headers { get; init; }
     public required IReadOnlyList<string> StoreStatuses { get; init; }
     public required IReadOnlyList<string> AllowedNetworks { get; init; }
+
+    /// <summary><see cref="StoreKinds.Warc"/> or <see cref="StoreKinds.Blobs"/>. Null in jobs stored before it was a setting:
+    /// those stored blobs, and keep doing so when resumed.</summary>
+    public string? Store { get; init; }
+
+    /// <summary>The store a batch writes to (see <see cref="Store"/>).</summary>
+    public string EffectiveStore => Store ?? StoreKinds.Blobs;
 }
