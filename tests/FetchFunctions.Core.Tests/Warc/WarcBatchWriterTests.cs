@@ -237,6 +237,31 @@ public sealed class WarcBatchWriterTests
         Assert.DoesNotContain(records, record => record["WARC-Target-URI"]?.EndsWith("/bytes/999", StringComparison.Ordinal) == true);
     }
 
+    [Fact]
+    public async Task StoreAsync_SensitiveRequestHeaders_AreRedactedInTheRequestRecord()
+    {
+        var (host, server) = await StartAsync();
+        await using var _ = host;
+        var writer = CreateSut(host.Container, "job-i");
+        var policy = host.DefaultPolicy with
+        {
+            Headers = new Dictionary<string, string> { ["Authorization"] = "Bearer sekrit-1", ["X-Api-Key"] = "sekrit-2", ["X-Plain"] = "shown" },
+        };
+        var result = await host.Engine.FetchAsync(new FetchRequest(server.Url("/headers"), "unused", policy, writer), CancellationToken.None);
+        Assert.True(result.WarcFile is not null, $"{result.ErrorKind} {result.Error}");
+        await writer.CommitAsync(CancellationToken.None);
+        await writer.DisposeAsync();
+
+        var records = WarcTestRecords.ParseAll(await WarcTestRecords.DownloadAsync(host.Container, BlobNames.WarcFolder("job-i") + result.WarcFile));
+        var request = Assert.Single(records, record => record.Type == "request");
+        Assert.Equal("(redacted)", request.HttpHeader("Authorization"));
+        Assert.Equal("(redacted)", request.HttpHeader("X-Api-Key"));
+        Assert.Equal("shown", request.HttpHeader("X-Plain"));
+        Assert.DoesNotContain("sekrit", request.HttpHead, StringComparison.Ordinal);
+        // The site's echo proves they were sent.
+        Assert.Contains("sekrit-1", Encoding.UTF8.GetString(Assert.Single(records, record => record.Type == "response").Payload), StringComparison.Ordinal);
+    }
+
     internal static WarcBatchWriter CreateSut(BlobContainerClient container, string jobId, WarcWriterLimits? limits = null) =>
         new(container, new WarcBatch(jobId, AcceptedAt, 7, [new("software", "FetchFunctions test"), new("format", "WARC File Format 1.1")]),
             limits ?? new WarcWriterLimits(1_000_000_000));
