@@ -220,7 +220,10 @@ internal sealed partial class FetchEngine(
         var policy = state.Request.Policy;
         var message = new HttpRequestMessage(HttpMethod.Get, url);
         message.Headers.TryAddWithoutValidation("User-Agent", policy.UserAgent);
-        message.Headers.TryAddWithoutValidation("Accept-Encoding", AcceptedEncodings);
+        if (!policy.Headers.ContainsKey("Accept-Encoding"))
+        {
+            message.Headers.TryAddWithoutValidation("Accept-Encoding", AcceptedEncodings);
+        }
         if (policy.Headers.Count > 0)
         {
             var sameOrigin = Uri.Compare(url, state.Request.Url, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
