@@ -18,6 +18,7 @@ internal sealed record BenchOptions
     public int PageBytes { get; init; } = 2 * 1024;
     public long BigBytes { get; init; } = 1024L * 1024 * 1024;
     public int JobUrls { get; init; } = 5_000;
+    public int OneHostUrls { get; init; } = 10_000;
     public IReadOnlyList<int> PlanUrls { get; init; } = [1_000_000, 10_000_000];
     public int HostsUrls { get; init; } = 4_000;
     public int BigJobUrls { get; init; } = 1_000_000;
@@ -42,6 +43,8 @@ internal sealed record BenchOptions
           telemetry 7 Core's spans and metrics priced: fetch-only and a small job, no listener
                        against a listener that samples everything                                  ~1 min
           job      4  a 50-host job, in-process runner vs a bare fetch-then-upload loop; overhead     ~3 min
+                      then one host's 10,000 pages: WARC store, blobs store and the bare loop, with the
+                      storage writes per 1,000 URLs each costs                                       ~3 min
           durable     the same job through the app's orchestrators and activities in the Durable
                       in-process test host vs the in-process runner                               ~3.5 min
           hosts    6  a 50-host job, host lanes vs round-robin batches                              ~3 min
@@ -60,6 +63,7 @@ internal sealed record BenchOptions
           --page-bytes N      size of a small page; default 2048
           --big-bytes N       the big body of part 3 (suffixes KiB, MiB, GiB); default 1GiB
           --job-urls N        URLs of the 50-host job of parts 4 and durable; default 5000
+          --one-host-urls N   URLs of part 4's one-host job (WARC store, blobs store, bare loop); default 10000
           --plan-urls N,...   job sizes planned in part 5, one after another; default 1000000,10000000
           --hosts-urls N      URLs of the 50-host job of part 6; default 4000
           --big-job-urls N    URLs of the bigjob part; default 1000000
@@ -77,7 +81,7 @@ internal sealed record BenchOptions
         var options = quick
             ? new BenchOptions
             {
-                Quick = true, Runs = 1, Pages = 1_000, StorePages = 300, Seconds = 1, BigBytes = 64L * 1024 * 1024, JobUrls = 1_000, PlanUrls = [100_000],
+                Quick = true, Runs = 1, Pages = 1_000, StorePages = 300, Seconds = 1, BigBytes = 64L * 1024 * 1024, JobUrls = 1_000, OneHostUrls = 2_000, PlanUrls = [100_000],
                 HostsUrls = 1_000,
             }
             : new BenchOptions();
@@ -107,6 +111,7 @@ internal sealed record BenchOptions
                     "--page-bytes" => options with { PageBytes = checked((int)Size(value)) },
                     "--big-bytes" => options with { BigBytes = Size(value) },
                     "--job-urls" => options with { JobUrls = Positive(value) },
+                    "--one-host-urls" => options with { OneHostUrls = Positive(value) },
                     "--plan-urls" => options with { PlanUrls = [.. value.Split(',').Select(Positive)] },
                     "--hosts-urls" => options with { HostsUrls = Positive(value) },
                     "--big-job-urls" => options with { BigJobUrls = Positive(value) },

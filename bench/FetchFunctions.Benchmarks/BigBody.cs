@@ -19,9 +19,10 @@ internal static class BigBody
     {
         var engine = new List<Outcome>();
         var baseline = new List<Outcome>();
+        var warc = new List<Outcome>();
         for (var run = 0; run < options.Runs; run++)
         {
-            foreach (var side in Measure.BaselineFirst(run) ? new[] { "bare", "engine" } : ["engine", "bare"])
+            foreach (var side in Measure.BaselineFirst(run) ? new[] { "bare", "engine", "warc" } : ["warc", "engine", "bare"])
             {
                 var (azurite, _) = await Azurite.StartFreshAsync(cancellationToken);
                 await using (azurite)
@@ -34,12 +35,12 @@ internal static class BigBody
                         throw new InvalidOperationException($"The {side} big-body copy failed: {outcome}");
                     }
 
-                    (side == "engine" ? engine : baseline).Add(outcome);
+                    (side switch { "engine" => engine, "warc" => warc, _ => baseline }).Add(outcome);
                 }
             }
 
             Measure.Progress(string.Create(CultureInfo.InvariantCulture,
-                $"part 3 run {run + 1}: engine {MiBps(engine[^1]):0} MiB/s peak {Mb(engine[^1]):0} MB, bare {MiBps(baseline[^1]):0} MiB/s peak {Mb(baseline[^1]):0} MB"));
+                $"part 3 run {run + 1}: engine {MiBps(engine[^1]):0} MiB/s peak {Mb(engine[^1]):0} MB, WARC {MiBps(warc[^1]):0} MiB/s peak {Mb(warc[^1]):0} MB, bare {MiBps(baseline[^1]):0} MiB/s peak {Mb(baseline[^1]):0} MB"));
         }
 
         const string part = "3 big body";
@@ -54,6 +55,13 @@ internal static class BigBody
         report.AddTarget($"big body ({size}) engine / bare MiB/s", "≥ 0.90", $"{ratio.Median:0.00}", ratio.Median >= 0.9, Report.Issue13);
         report.AddTarget($"big body ({size}) engine peak RSS, max of runs", "≤ 150 MB", $"{peak.Max:0} MB (median {peak.Median:0})", peak.Max <= 150,
             Report.Issue13);
+        var warcRatio = report.Add(part, "WARC store / bare", "ratio", warc.Zip(baseline, (e, b) => MiBps(e) / MiBps(b)));
+        report.Add(part, "WARC store into Azurite", "MiB/s", warc.Select(MiBps));
+        var warcPeak = report.Add(part, "WARC store peak RSS", "MB", warc.Select(Mb));
+        report.Add(part, "WARC store CPU per GiB", "s", warc.Select(CpuPerGiB));
+        report.AddTarget($"big body ({size}) WARC store / bare MiB/s", "≥ 0.90", $"{warcRatio.Median:0.00}", warcRatio.Median >= 0.9, Report.Issue18);
+        report.AddTarget($"big body ({size}) WARC store peak RSS, max of runs", "≤ 150 MB", $"{warcPeak.Max:0} MB (median {warcPeak.Median:0})", warcPeak.Max <= 150,
+            Report.Issue18);
     }
 
     /// <summary>The child: one copy, then a JSON line with its time, bytes and the process's peak RSS.</summary>
@@ -62,7 +70,28 @@ internal static class BigBody
         double seconds;
         long bytes;
         TimeSpan cpu;
-        if (side == "engine")
+        if (side == "warc")
+        {
+            await using var core = CoreHost.Create(storage, concurrency: 1, maxBodyBytes: 64L << 30, new Dictionary<string, string?>
+            {
+                ["Fetch:FetchDeadline"] = "00:30:00",
+            });
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var cpuStarted = Environment.CpuUsage.TotalTime;
+            await using var writer = core.OpenWarc("bench", 0);
+            var result = await core.Engine.FetchAsync(new FetchRequest(url, BlobName, core.Policy, writer), CancellationToken.None);
+            await writer.CommitAsync(CancellationToken.None);
+            seconds = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
+            cpu = Environment.CpuUsage.TotalTime - cpuStarted;
+            if (!result.Succeeded || result.WarcFile is null)
+            {
+                await Console.Error.WriteLineAsync($"warc: {result.ErrorKind} {result.Error}");
+                return 1;
+            }
+
+            bytes = result.Bytes;
+        }
+        else if (side == "engine")
         {
             await using var core = CoreHost.Create(storage, concurrency: 1, maxBodyBytes: 64L << 30, new Dictionary<string, string?>
             {

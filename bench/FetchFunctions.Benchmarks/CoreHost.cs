@@ -4,6 +4,7 @@ using FetchFunctions.Cli.LocalStorage;
 using FetchFunctions.Core;
 using FetchFunctions.Core.Fetching;
 using FetchFunctions.Core.Storage;
+using FetchFunctions.Core.Warc;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -30,19 +31,26 @@ internal sealed class CoreHost : IAsyncDisposable
 
     public FetchPolicy Policy => FetchPolicy.FromOptions(Provider.GetRequiredService<IOptions<FetchOptions>>().Value);
 
+    /// <summary>A WARC writer for one batch of a job, over this Core's storage client, as a batch activity opens it.</summary>
+    public WarcBatchWriter OpenWarc(string jobId, int batchIndex) =>
+        new(Provider.GetRequiredService<BlobServiceClient>().GetBlobContainerClient(ContainerName),
+            new WarcBatch(jobId, DateTimeOffset.UnixEpoch, batchIndex, WarcStore.Info(jobId, Policy.UserAgent, robots: true)),
+            new WarcWriterLimits(new FetchFunctions.Core.Jobs.CrawlOptions().WarcFileBytes));
+
     /// <summary>Core against Azurite (<paramref name="storage"/> a connection string), or discarding bodies (null).</summary>
     public static CoreHost Create(string? storage, int concurrency, long maxBodyBytes, IDictionary<string, string?>? settings = null,
-        Func<HttpMessageHandler>? primaryHandler = null, Action<IServiceCollection>? before = null)
+        Func<HttpMessageHandler>? primaryHandler = null, Action<IServiceCollection>? before = null, RequestCounter? counter = null)
     {
         var services = new ServiceCollection();
-        Configure(services, storage, concurrency, maxBodyBytes, settings, primaryHandler, before);
+        Configure(services, storage, concurrency, maxBodyBytes, settings, primaryHandler, before, counter);
         return new CoreHost(services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true }));
     }
 
     /// <summary>Adds Core to <paramref name="services"/> as <see cref="Create"/> does: also the services of the Durable
     /// host of the <c>durable</c> part, so both runners of a job run the same Core.</summary>
     public static void Configure(IServiceCollection services, string? storage, int concurrency, long maxBodyBytes,
-        IDictionary<string, string?>? settings = null, Func<HttpMessageHandler>? primaryHandler = null, Action<IServiceCollection>? before = null)
+        IDictionary<string, string?>? settings = null, Func<HttpMessageHandler>? primaryHandler = null, Action<IServiceCollection>? before = null,
+        RequestCounter? counter = null)
     {
         var values = new Dictionary<string, string?>
         {
@@ -72,13 +80,17 @@ internal sealed class CoreHost : IAsyncDisposable
         {
             var clientOptions = new BlobClientOptions();
             StorageClientRegistration.ConfigureClientOptions(clientOptions, provider);
+            if (counter is not null)
+            {
+                clientOptions.AddPolicy(counter, Azure.Core.HttpPipelinePosition.PerRetry);
+            }
             return new BlobServiceClient(storage ?? UnusedStorage, clientOptions);
         });
         services.AddSingleton(new QueueServiceClient(storage ?? UnusedStorage));
         if (storage is null)
         {
             // Registered first: Core adds its blob sink only when no sink is registered.
-            services.AddSingleton<IBodySink, DiscardingBodySink>();
+            services.AddSingleton<IRecordSink, DiscardingBodySink>();
         }
 
         before?.Invoke(services);
@@ -94,9 +106,13 @@ internal sealed class CoreHost : IAsyncDisposable
 }
 
 /// <summary>Reads every body to its end (so it is counted, hashed and capped like a stored one) and keeps nothing.</summary>
-internal sealed class DiscardingBodySink : IBodySink
+internal sealed class DiscardingBodySink : IRecordSink
 {
-    public async Task StoreAsync(BodyWrite write, BodyMeterStream body, CancellationToken cancellationToken)
+    public bool RecordsExchanges => false;
+
+    public Task RecordHopAsync(RecordWrite hop, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task<BodyLocation?> StoreAsync(RecordWrite write, BodyMeterStream body, CancellationToken cancellationToken)
     {
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
@@ -104,6 +120,8 @@ internal sealed class DiscardingBodySink : IBodySink
             while (await body.ReadAsync(buffer, cancellationToken).ConfigureAwait(false) > 0)
             {
             }
+
+            return null;
         }
         finally
         {

@@ -104,6 +104,7 @@ if (options.Includes("job") || options.Includes("durable") || options.Includes("
     if (options.Includes("job"))
     {
         await WholeJob.RunAsync(options, origins, report, cancellation.Token);
+        await WholeJob.OneHostAsync(options, origins[0], report, cancellation.Token);
     }
 
     if (options.Includes("durable"))

@@ -38,7 +38,8 @@ internal static class SmallPages
 
     /// <summary>What a part 2 child reports: per run, the engine into Azurite, the bare upload loop, and the engine
     /// fetching the same pages into a discarding sink in the same process (its fetch without the upload).</summary>
-    private sealed record StoreOutcome(RunSample[] Engine, RunSample[] Bare, RunSample[] FetchOnly);
+    private sealed record StoreOutcome(RunSample[] Engine, RunSample[] Bare, RunSample[] FetchOnly, RunSample[] Warc,
+        double[] BlobWritesPer1000, double[] BareWritesPer1000, double[] WarcWritesPer1000);
 
     public static async Task FetchOnlyAsync(BenchOptions options, Uri server, Report report, CancellationToken cancellationToken)
     {
@@ -93,6 +94,16 @@ internal static class SmallPages
             bare ??= sdk;
         }
 
+        var warc = report.Add(part, "WARC store: client CPU per stored small body (default spinning)", "µs", spin.Warc.Select(s => s.CpuMicrosecondsPerItem));
+        report.Add(part, "WARC store: client CPU per stored small body (spinning limited)", "µs", limited.Warc.Select(s => s.CpuMicrosecondsPerItem));
+        report.Add(part, "WARC store into Azurite (default spinning)", "req/s", spin.Warc.Select(s => s.Rate));
+        var blobWrites = report.Add(part, "storage writes per 1,000 URLs: blobs store", "count", spin.BlobWritesPer1000);
+        var bareWrites = report.Add(part, "storage writes per 1,000 URLs: bare per-blob loop", "count", spin.BareWritesPer1000);
+        var warcWrites = report.Add(part, $"storage writes per 1,000 URLs: WARC store (a batch per {Chunk(options.StorePages)} pages)", "count", spin.WarcWritesPer1000);
+        report.Notes.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"Write cost per 1,000,000 URLs at ${RequestCounter.DollarsPer10kWrites} per 10,000 writes: blobs store ${RequestCounter.Dollars(blobWrites.Median * 1000):0.00}, bare per-blob loop ${RequestCounter.Dollars(bareWrites.Median * 1000):0.00}, WARC store ${RequestCounter.Dollars(warcWrites.Median * 1000):0.000}."));
+        report.AddTarget("client CPU per stored small body, WARC store (default spinning)", "≤ 150 µs",
+            $"{warc.Median:0} µs (blobs store {total!.Median:0} µs)", warc.Median <= 150, Report.Issue18);
         var limitedTotal = Median(limited.Engine.Select(s => s.CpuMicrosecondsPerItem));
         var limitedBare = Median(limited.Bare.Select(s => s.CpuMicrosecondsPerItem));
         report.Add(part, "measured seconds per run, engine side (both settings)", "s", spin.Engine.Concat(limited.Engine).Select(s => s.WallSeconds));
@@ -192,6 +203,8 @@ internal static class SmallPages
         var engine = new List<RunSample>();
         var baseline = new List<RunSample>();
         var fetchOnly = new List<RunSample>();
+        var warc = new List<RunSample>();
+        var (blobWrites, bareWrites, warcWrites) = (new List<double>(), new List<double>(), new List<double>());
         for (var run = 0; run < options.Runs; run++)
         {
             var (engineAzurite, engineContainer) = await Azurite.StartFreshAsync(cancellationToken);
@@ -200,10 +213,17 @@ internal static class SmallPages
                 var (bareAzurite, bareContainer) = await Azurite.StartFreshAsync(cancellationToken);
                 await using (bareAzurite)
                 {
-                    await using var core = CoreHost.Create(engineAzurite.ConnectionString, options.Concurrency, options.BigBytes);
+                    var engineCounter = new RequestCounter();
+                    var bareCounter = new RequestCounter();
+                    await using var core = CoreHost.Create(engineAzurite.ConnectionString, options.Concurrency, options.BigBytes, counter: engineCounter);
+                    var bareOptions = new BlobClientOptions();
+                    bareOptions.AddPolicy(bareCounter, Azure.Core.HttpPipelinePosition.PerRetry);
+                    bareContainer = new BlobServiceClient(bareAzurite.ConnectionString, bareOptions).GetBlobContainerClient(CoreHost.ContainerName);
                     var policy = core.Policy;
                     await EngineFetchAsync(core.Engine, Requests(server, policy, "warmup", 0, warmupCount), options, cancellationToken);
                     await BareUploadAsync(bareContainer, Requests(server, policy, "warmup", 0, warmupCount).Select(r => r.BlobName).ToArray(), page, options, cancellationToken);
+                    engineCounter.Reset();
+                    bareCounter.Reset();
 
                     var (engineSum, bareSum) = await Measure.InterleavedForAsync(Chunk(options.StorePages), options.StorePages, MinimumTime(options), run,
                         (first, count) =>
@@ -217,10 +237,34 @@ internal static class SmallPages
                             return () => BareUploadAsync(bareContainer, names, page, options, cancellationToken);
                         });
 
+                    blobWrites.Add(engineCounter.Writes * 1000.0 / engineSum.Count);
+                    bareWrites.Add(bareCounter.Writes * 1000.0 / bareSum.Count);
                     await VerifyStoredAsync(engineContainer, Requests(server, policy, "page", 0, engineSum.Count), options.PageBytes, cancellationToken);
                     engine.Add(engineSum);
                     baseline.Add(bareSum);
                 }
+            }
+
+            // The WARC store in a fresh Azurite of its own: the engine into a batch writer per chunk (the commit unit).
+            var (warcAzurite, _) = await Azurite.StartFreshAsync(cancellationToken);
+            await using (warcAzurite)
+            {
+                var counter = new RequestCounter();
+                await using var warcCore = CoreHost.Create(warcAzurite.ConnectionString, options.Concurrency, options.BigBytes, counter: counter);
+                var batchIndex = 0;
+                await Measure.WarmUpAsync(WarmupTime(options), () => WarcFetchAsync(warcCore, NextWarcWarmups(), batchIndex++, options, cancellationToken));
+                counter.Reset();
+                var warcSum = await Measure.RunForAsync(Chunk(options.StorePages), MinimumTime(options), (first, count) =>
+                {
+                    var requests = Requests(server, warcCore.Policy, "page", first, count);
+                    var index = batchIndex++;
+                    return () => WarcFetchAsync(warcCore, requests, index, options, cancellationToken);
+                });
+                warc.Add(warcSum);
+                warcWrites.Add(counter.Writes * 1000.0 / warcSum.Count);
+                Measure.Progress($"part 2 run {run + 1} (spin limit {spinLimit}): WARC store {warcSum.Count} bodies, {warcSum.Rate:0} req/s {warcSum.CpuMicrosecondsPerItem:0} µs CPU, {warcWrites[^1]:0.0} writes per 1,000");
+
+                FetchRequest[] NextWarcWarmups() => Requests(server, warcCore.Policy, $"warmup{batchIndex}", 0, Chunk(options.StorePages));
             }
 
             // A third of the minimum is enough here: the fetch alone runs about a hundred times faster than with the upload.
@@ -233,7 +277,7 @@ internal static class SmallPages
             Measure.Progress($"part 2 run {run + 1} (spin limit {spinLimit}): {engine[^1].Count} bodies a side, engine {engine[^1].Rate:0} req/s {engine[^1].CpuMicrosecondsPerItem:0} µs CPU (fetch alone {fetchSum.CpuMicrosecondsPerItem:0.0} µs), bare upload {baseline[^1].Rate:0} blobs/s {baseline[^1].CpuMicrosecondsPerItem:0} µs CPU");
         }
 
-        return new StoreOutcome([.. engine], [.. baseline], [.. fetchOnly]);
+        return new StoreOutcome([.. engine], [.. baseline], [.. fetchOnly], [.. warc], [.. blobWrites], [.. bareWrites], [.. warcWrites]);
     }
 
     /// <summary>Items per interleaved chunk: a tenth of the run's minimum count.</summary>
@@ -263,6 +307,21 @@ internal static class SmallPages
                 throw new InvalidOperationException($"Engine fetch of {requests[i].Url} failed: {result.ErrorKind} {result.Error} ({result.Bytes} bytes)");
             }
         }, cancellationToken);
+
+    /// <summary>One batch into the WARC store: the engine fetches into the batch's writer, which then commits.</summary>
+    private static async Task WarcFetchAsync(CoreHost core, FetchRequest[] requests, int batchIndex, BenchOptions options, CancellationToken cancellationToken)
+    {
+        await using var writer = core.OpenWarc(JobId, batchIndex);
+        await Measure.ForEachAsync(requests.Length, options.Concurrency, async (i, ct) =>
+        {
+            var result = await core.Engine.FetchAsync(requests[i] with { Sink = writer }, ct);
+            if (!result.Succeeded || result.Bytes != options.PageBytes || result.WarcFile is null)
+            {
+                throw new InvalidOperationException($"WARC fetch of {requests[i].Url} failed: {result.ErrorKind} {result.Error} ({result.Bytes} bytes)");
+            }
+        }, cancellationToken);
+        await writer.CommitAsync(cancellationToken);
+    }
 
     private static Task BareFetchAsync(HttpClient client, FetchRequest[] requests, BenchOptions options, CancellationToken cancellationToken) =>
         Measure.ForEachAsync(requests.Length, options.Concurrency, async (i, ct) =>

@@ -216,7 +216,7 @@ internal static class StoreProfile
         {
             await using var body = new BodyMeterStream(new MemoryStream(page, writable: false), fetch.MaxBodyBytes, fetch.BodyIdleTimeout, time);
             var url = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:8080/page/profile-{i}");
-            await sink.StoreAsync(new BodyWrite(Name(i), "text/html", null, url, url, 200, time.GetUtcNow()), body, ct);
+            await sink.StoreAsync(new RecordWrite(new Uri(url), null, null, null, time.GetUtcNow(), Name(i), "text/html", null, url, url, 200), body, ct);
         };
     }
 

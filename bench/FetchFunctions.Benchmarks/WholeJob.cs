@@ -76,6 +76,67 @@ internal static class WholeJob
             Report.Issue13);
     }
 
+    /// <summary>Part 4b: one host's pages (the issue 18 case), per-host limit raised to the bare loop's concurrency and
+    /// batches of the largest size, through the WARC store and the blobs store, against the bare loop at that
+    /// concurrency; each side counts its storage writes.</summary>
+    public static async Task OneHostAsync(BenchOptions options, Uri origin, Report report, CancellationToken cancellationToken)
+    {
+        var concurrency = TotalConcurrency(ManyHosts.Hosts);
+        var urls = options.OneHostUrls;
+        var origins = new[] { origin };
+        var c = concurrency.ToString(CultureInfo.InvariantCulture);
+        Dictionary<string, string?> Settings(string store) => new()
+        {
+            ["Crawl:Store"] = store,
+            ["Crawl:MaxConcurrency"] = c,
+            ["Crawl:MaxConcurrencyPerHost"] = c,
+            ["Crawl:BatchSize"] = new CrawlOptions().MaxBatchSize.ToString(CultureInfo.InvariantCulture),
+            ["Fetch:MaxConnectionsPerServer"] = c,
+        };
+
+        Measure.Progress($"part 4b: one host, {urls} URLs, {concurrency} in flight: warming up");
+        await RunJobAsync(origins, Math.Min(urls, 1_000), "warmup-w", options, Runner.InProcess, cancellationToken, Settings(StoreKinds.Warc));
+        await RunJobAsync(origins, Math.Min(urls, 1_000), "warmup-b", options, Runner.InProcess, cancellationToken, Settings(StoreKinds.Blobs));
+        await RunBareAsync(origins, Math.Min(urls, 1_000), "warmup", concurrency, cancellationToken);
+
+        var sides = new Dictionary<string, List<(Sample Sample, double WritesPer1000)>> { ["warc"] = [], ["blobs"] = [], ["bare"] = [] };
+        for (var run = 0; run < options.Runs; run++)
+        {
+            foreach (var side in Measure.BaselineFirst(run) ? new[] { "bare", "blobs", "warc" } : ["warc", "blobs", "bare"])
+            {
+                var counter = new RequestCounter();
+                Sample sample = side == "bare"
+                    ? await RunBareAsync(origins, urls, $"one{run}", concurrency, cancellationToken, counter)
+                    : await RunJobSampleAsync(side);
+                sides[side].Add((sample, counter.Writes * 1000.0 / urls));
+
+                async Task<Sample> RunJobSampleAsync(string store)
+                {
+                    var outcome = await RunJobAsync(origins, urls, $"one{run}{store}", options, Runner.InProcess, cancellationToken, Settings(store), counter);
+                    return new Sample(outcome.Wall, outcome.Cpu);
+                }
+            }
+
+            Measure.Progress(string.Create(CultureInfo.InvariantCulture,
+                $"part 4b run {run + 1}: WARC {urls / sides["warc"][^1].Sample.Wall.TotalSeconds:0} URLs/s, blobs {urls / sides["blobs"][^1].Sample.Wall.TotalSeconds:0} URLs/s, bare {urls / sides["bare"][^1].Sample.Wall.TotalSeconds:0} URLs/s; writes per 1,000: {sides["warc"][^1].WritesPer1000:0.0} / {sides["blobs"][^1].WritesPer1000:0} / {sides["bare"][^1].WritesPer1000:0}"));
+        }
+
+        const string part = "4b one host";
+        foreach (var (side, label) in new[] { ("warc", "runner, WARC store"), ("blobs", "runner, blobs store"), ("bare", $"bare fetch-then-Put-Blob loop, {concurrency} in flight") })
+        {
+            report.Add(part, $"{label}: {urls} URLs on one host", "URLs/s", sides[side].Select(s => urls / s.Sample.Wall.TotalSeconds));
+            report.Add(part, $"{label}: client CPU per URL", "µs", sides[side].Select(s => s.Sample.Cpu.TotalMicroseconds / urls));
+            var writes = report.Add(part, $"{label}: storage writes per 1,000 URLs", "count", sides[side].Select(s => s.WritesPer1000));
+            report.Notes.Add(string.Create(CultureInfo.InvariantCulture,
+                $"4b {label}: {writes.Median:0.0} storage writes per 1,000 URLs = ${RequestCounter.Dollars(writes.Median * 1000):0.000} per 1,000,000 URLs at ${RequestCounter.DollarsPer10kWrites} per 10,000 writes."));
+        }
+
+        var ratio = report.Add(part, "WARC store / bare loop", "ratio", sides["warc"].Zip(sides["bare"], (w, b) => b.Sample.Wall / w.Sample.Wall));
+        report.Add(part, "blobs store / bare loop", "ratio", sides["blobs"].Zip(sides["bare"], (w, b) => b.Sample.Wall / w.Sample.Wall));
+        report.AddTarget($"whole job, {urls} × {options.PageBytes / 1024} KiB on one host, WARC store / bare Put Blob loop URLs/s", "≥ 3.0",
+            $"{ratio.Median:0.00}", ratio.Median >= 3, Report.Issue18);
+    }
+
     /// <summary>Warm-up jobs repeat for this long: a job's code paths need seconds of calls before tiered compilation has
     /// made them the steady-state code (and its background compiles stop adding CPU time).</summary>
     internal static TimeSpan WarmupTime(BenchOptions options) => TimeSpan.FromSeconds(options.Quick ? 3 : 10);
@@ -128,7 +189,7 @@ internal static class WholeJob
 
     /// <summary>One job in a fresh Azurite, through the runner asked for; intake is done before and not timed.</summary>
     internal static async Task<JobOutcome> RunJobAsync(IReadOnlyList<Uri> origins, int urls, string label, BenchOptions options, Runner runner,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, IDictionary<string, string?>? settings = null, RequestCounter? counter = null)
     {
         var (azurite, container) = await Azurite.StartFreshAsync(cancellationToken);
         await using (azurite)
@@ -138,7 +199,7 @@ internal static class WholeJob
             // More URLs than a request may list inline: the job references a URL list blob, as big jobs do.
             await container.UploadBlobAsync("_uploads/job-urls.txt", BinaryData.FromString(UrlList(origins, urls, label)), cancellationToken);
             var (sample, intake, summary) = runner == Runner.InProcess
-                ? await RunInProcessAsync(azurite.ConnectionString, timings, options, cancellationToken)
+                ? await RunInProcessAsync(azurite.ConnectionString, timings, options, cancellationToken, settings, counter)
                 : await DurableJob.RunOneAsync(azurite.ConnectionString, timings, options, cancellationToken);
             if (summary.Succeeded != urls || summary.BodiesStored != urls)
             {
@@ -150,10 +211,12 @@ internal static class WholeJob
     }
 
     private static async Task<(Sample Sample, TimeSpan Intake, CrawlSummary Summary)> RunInProcessAsync(string storage, JobTimings timings,
-        BenchOptions options, CancellationToken cancellationToken)
+        BenchOptions options, CancellationToken cancellationToken, IDictionary<string, string?>? settings = null, RequestCounter? counter = null)
     {
-        await using var core = CoreHost.Create(storage, options.Concurrency, options.BigBytes, before: timings.Register);
+        await using var core = CoreHost.Create(storage, options.Concurrency, options.BigBytes, settings, before: timings.Register, counter: counter);
         var (ticket, intake) = await SubmitAsync(core.Provider, cancellationToken);
+        // Only the run's writes: intake's (job.json, urls.txt) are the same for every store.
+        counter?.Reset();
         var runner = core.Provider.GetRequiredService<ICrawlRunner>();
         CrawlSummary? summary = null;
         var sample = await Measure.RunAsync(async () => summary = await runner.RunAsync(ticket, progress: null, cancellationToken));
@@ -173,11 +236,19 @@ internal static class WholeJob
 
     /// <summary>The bare loop: for every URL of the job, GET it, read the body, one Put Blob; at <paramref name="concurrency"/>
     /// in flight, into a fresh Azurite of its own.</summary>
-    private static async Task<Sample> RunBareAsync(IReadOnlyList<Uri> origins, int urls, string label, int concurrency, CancellationToken cancellationToken)
+    private static async Task<Sample> RunBareAsync(IReadOnlyList<Uri> origins, int urls, string label, int concurrency, CancellationToken cancellationToken,
+        RequestCounter? counter = null)
     {
         var (azurite, container) = await Azurite.StartFreshAsync(cancellationToken);
         await using (azurite)
         {
+            if (counter is not null)
+            {
+                var clientOptions = new BlobClientOptions();
+                clientOptions.AddPolicy(counter, Azure.Core.HttpPipelinePosition.PerRetry);
+                container = new BlobServiceClient(azurite.ConnectionString, clientOptions).GetBlobContainerClient(CoreHost.ContainerName);
+            }
+
             using var client = SmallPages.CreateBareClient(concurrency);
             var targets = Enumerable.Range(0, urls).Select(i => JobUrl(origins, i, label)).Select(url => (Url: url, Blob: BlobNames.Body("bare", url))).ToArray();
             var sample = await Measure.RunAsync(() => Parallel.ForEachAsync(targets,

@@ -32,6 +32,7 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
     private readonly Option<string?> _userAgent = new("--user-agent");
     private readonly Option<string[]> _header = new("--header") { Description = "An extra request header 'Name: value' (repeatable; default: none). Values of credential headers are never printed or logged." };
     private readonly Option<string[]> _storeStatus = new("--store-status");
+    private readonly Option<string?> _store = new("--store");
     private readonly Option<string[]> _allowNetwork = new("--allow-network");
     private readonly Option<int?> _batchSize = new("--batch-size");
     private readonly Option<int?> _batchesInFlight = new("--batches-in-flight");
@@ -143,7 +144,7 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
         });
 
         var root = new RootCommand("FetchFunctions: crawl jobs that fetch URLs and stream every body into Blob storage.");
-        var jobOptions = new Option[] { _url, _urlsFile, _jobId, _concurrency, _perHost, _perHostDelay, _retries, _attemptTimeout, _timeout, _fetchDeadline, _maxBytes, _userAgent, _header, _storeStatus, _allowNetwork, _batchSize, _batchesInFlight, _depth, _maxPages, _scope, _include, _exclude, _sitemaps, _noRespectNofollow, _connectionString, _data };
+        var jobOptions = new Option[] { _url, _urlsFile, _jobId, _concurrency, _perHost, _perHostDelay, _retries, _attemptTimeout, _timeout, _fetchDeadline, _maxBytes, _userAgent, _header, _storeStatus, _store, _allowNetwork, _batchSize, _batchesInFlight, _depth, _maxPages, _scope, _include, _exclude, _sitemaps, _noRespectNofollow, _connectionString, _data };
 
         var crawl = new Command("crawl", "Run a job in this process (the same orchestration logic as the Durable app) with live progress and a summary.");
         crawl.Arguments.Add(_jobFile);
@@ -200,6 +201,7 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
         _maxBytes.Description = $"Largest body stored; a bigger one is stopped and reported TooLarge (default: {d.MaxBodyBytes} (Fetch:MaxBodyBytes)).";
         _userAgent.Description = $"User-Agent header (default: {d.UserAgent} (Fetch:UserAgent)).";
         _storeStatus.Description = $"Statuses whose bodies are stored, e.g. 200-299 (repeatable; default: {string.Join(",", d.StoreStatuses)} (Fetch:StoreStatuses)).";
+        _store.Description = $"Where bodies go: warc (WARC/1.1 files of at most {d.WarcFileBytes} bytes (Crawl:WarcFileBytes) with a CDXJ index) or blobs (one blob per body) (default: {d.Store} (Crawl:Store)).";
         _allowNetwork.Description = "A CIDR range the SSRF guard lets through, e.g. 127.0.0.1/32 (repeatable; default: "
             + (d.AllowedNetworks.Count == 0 ? "none" : string.Join(",", d.AllowedNetworks)) + " (Fetch:AllowedNetworks)).";
         _batchSize.Description = $"URLs per batch (default: {d.BatchSize} (Crawl:BatchSize), at most {d.MaxBatchSize} (Crawl:MaxBatchSize)).";
@@ -442,6 +444,7 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
         Exclude = parse.GetValue(_exclude) ?? [],
         Sitemaps = parse.GetValue(_sitemaps),
         NoRespectNofollow = parse.GetValue(_noRespectNofollow),
+        Store = parse.GetValue(_store),
     };
 
     private double? FailAbove(ParseResult parse)

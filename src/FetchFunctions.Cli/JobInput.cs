@@ -35,6 +35,7 @@ internal sealed record JobFlags
     /// <summary>Whether any link discovery flag is set (then the job gets a crawl section).</summary>
     public bool SetsDiscovery => Depth is not null || MaxPages is not null || Scope.Count > 0 || Include.Count > 0 || Exclude.Count > 0
         || Sitemaps || NoRespectNofollow;
+    public string? Store { get; init; }
 }
 
 /// <summary>Turns a job file and flags into the <see cref="CrawlJobRequest"/> Core validates. Only shape is checked here
@@ -77,6 +78,7 @@ internal static class JobInput
             AllowedNetworks = flags.AllowNetworks.Count > 0 ? flags.AllowNetworks : options.AllowedNetworks,
             BatchSize = flags.BatchSize ?? options.BatchSize,
             MaxBatchesInFlight = flags.BatchesInFlight ?? options.MaxBatchesInFlight,
+            Store = flags.Store ?? options.Store,
         };
 
         // Inline URLs (job file and --url) stay inline, up to Crawl:MaxInlineUrls as in an HTTP request; a job file that

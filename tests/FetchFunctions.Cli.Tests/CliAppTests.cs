@@ -268,7 +268,8 @@ public sealed class CliAppTests
         var container = NewContainer();
 
         // A stored 200, a 404, a streamed body cut at the cap (a 200 that is TooLarge) and a Content-Length over the cap.
-        var run = await RunAsync(container, "crawl", "--job-id", "outcomes", "--allow-network", "127.0.0.1/32", "--max-bytes", "1000",
+        // The blobs store: the WARC store would keep both capped bodies as truncated records (read up to the cap).
+        var run = await RunAsync(container, "crawl", "--job-id", "outcomes", "--allow-network", "127.0.0.1/32", "--max-bytes", "1000", "--store", "blobs",
             "--url", server.Url("/bytes/500").AbsoluteUri, "--url", server.Url("/status/404").AbsoluteUri,
             "--url", server.Url("/chunked/5000").AbsoluteUri, "--url", server.Url("/bytes/5000").AbsoluteUri);
 
@@ -343,9 +344,17 @@ public sealed class CliAppTests
 
         Assert.True(run.ExitCode == ExitCodes.Success, run.Error + run.Output);
         var blobs = await BlobsAsync(container);
-        var echoed = (await blobs.GetBlobClient(Assert.Single(await BlobNamesAsync(container), n => n.Contains("/bodies/", StringComparison.Ordinal)))
-            .DownloadContentAsync()).Value.Content.ToString();
+        // The WARC store (the default): the echoed body holds them (they were sent), the request records only redacted.
+        var warc = (await blobs.GetBlobClient(Assert.Single(await BlobNamesAsync(container), n => n.Contains("/warc/", StringComparison.Ordinal)))
+            .DownloadContentAsync()).Value.Content.ToArray();
+        using var gzip = new System.IO.Compression.GZipStream(new MemoryStream(warc), System.IO.Compression.CompressionMode.Decompress);
+        var records = new StreamReader(gzip, Encoding.UTF8).ReadToEnd().Split("WARC/1.1\r\n");
+        var echoed = Assert.Single(records, r => r.Contains("WARC-Type: response", StringComparison.Ordinal) && r.Contains("/headers", StringComparison.Ordinal));
         Assert.Contains(secrets[0], echoed, StringComparison.Ordinal);
+        var requests = records.Where(r => r.Contains("WARC-Type: request", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(requests);
+        Assert.All(requests, request => Assert.Contains("Authorization: (redacted)", request, StringComparison.Ordinal));
+        Assert.All(requests, request => Assert.All(secrets, secret => Assert.DoesNotContain(secret, request, StringComparison.Ordinal)));
         var shown = new StringBuilder(run.Output).Append(run.Error);
         foreach (var name in (await BlobNamesAsync(container)).Where(n => n.Contains("/results/", StringComparison.Ordinal) || n.EndsWith("summary.json", StringComparison.Ordinal)))
         {

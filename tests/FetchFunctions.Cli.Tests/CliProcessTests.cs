@@ -77,7 +77,7 @@ public sealed class CliProcessTests
             foreach (var result in results)
             {
                 Assert.Equal(200, result.GetProperty("status").GetInt32());
-                Assert.True((await container.GetBlobClient(result.GetProperty("blobName").GetString()).ExistsAsync()).Value);
+                Assert.True((await container.GetBlobClient("kept/warc/" + result.GetProperty("warcFile").GetString()).ExistsAsync()).Value);
             }
 
             var summary = JsonDocument.Parse((await container.GetBlobClient("kept/summary.json").DownloadContentAsync()).Value.Content.ToString()).RootElement;

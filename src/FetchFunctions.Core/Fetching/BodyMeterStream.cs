@@ -18,10 +18,13 @@ internal sealed class BodyMeterStream : Stream
     private string? _sha256;
     private bool _completed;
     private bool _disposed;
+    private readonly bool _truncateAtCap;
 
     // hashes: where the hasher comes from and goes back to on dispose; null: a hasher of its own.
-    public BodyMeterStream(Stream inner, long maxBytes, TimeSpan idleTimeout, TimeProvider timeProvider, Sha256Pool? hashes = null)
+    // truncateAtCap: at the byte cap the body ends (Truncated) instead of failing, for a sink that keeps truncated records.
+    public BodyMeterStream(Stream inner, long maxBytes, TimeSpan idleTimeout, TimeProvider timeProvider, Sha256Pool? hashes = null, bool truncateAtCap = false)
     {
+        _truncateAtCap = truncateAtCap;
         _hashes = hashes;
         _hash = hashes?.Rent() ?? IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         _inner = inner;
@@ -32,8 +35,15 @@ internal sealed class BodyMeterStream : Stream
 
     public long BytesRead { get; private set; }
 
+    /// <summary>The byte cap.</summary>
+    public long MaxBytes => _maxBytes;
+
     /// <summary>True once the body was read to its end.</summary>
     public bool Completed => _completed;
+
+    /// <summary>True when the body was cut at the byte cap (only with truncate-at-cap): reads then return nothing more,
+    /// <see cref="BytesRead"/> is the cap, and <see cref="Completed"/> stays false.</summary>
+    public bool Truncated { get; private set; }
 
     /// <summary>Lowercase hex SHA-256 of the whole body; only valid once <see cref="Completed"/>.</summary>
     public string GetSha256()
@@ -66,7 +76,7 @@ internal sealed class BodyMeterStream : Stream
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (_completed || buffer.Length == 0)
+        if (_completed || Truncated || buffer.Length == 0)
         {
             return 0;
         }
@@ -108,7 +118,15 @@ internal sealed class BodyMeterStream : Stream
         BytesRead += read;
         if (BytesRead > _maxBytes)
         {
-            throw new BodyTooLargeException(_maxBytes);
+            if (!_truncateAtCap)
+            {
+                throw new BodyTooLargeException(_maxBytes);
+            }
+
+            // Hand over the bytes up to the cap and end here; the one byte past it only proved the body goes on.
+            read -= (int)(BytesRead - _maxBytes);
+            BytesRead = _maxBytes;
+            Truncated = true;
         }
 
         _hash.AppendData(buffer.Span[..read]);

@@ -1,9 +1,11 @@
 using System.Collections.Frozen;
+using System.IO.Compression;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Security.Authentication;
 using Azure;
+using FetchFunctions.Core.Jobs;
 using FetchFunctions.Core.Security;
 using FetchFunctions.Core.Storage;
 using FetchFunctions.Core.Telemetry;
@@ -18,12 +20,16 @@ namespace FetchFunctions.Core.Fetching;
 /// SSRF guard at connect time), and streams the body through a counting, hashing, capped stream into the body sink.</summary>
 internal sealed partial class FetchEngine(
     IHttpMessageHandlerFactory handlerFactory,
-    IBodySink sink,
+    IRecordSink sink,
     TimeProvider timeProvider,
     IOptions<FetchOptions> options,
     CrawlTelemetry telemetry,
-    ILogger<FetchEngine> logger) : IFetchEngine, IDisposable
+    ILogger<FetchEngine> logger,
+    ConnectedAddresses? connectedAddresses = null) : IFetchEngine, IDisposable
 {
+    /// <summary>The content codings the engine undoes (the handler's automatic decompression is off, see OpenBodyAsync).</summary>
+    private const string AcceptedEncodings = "gzip, deflate, br";
+
     private static readonly FrozenSet<string> OriginBoundHeaders =
         FrozenSet.Create(StringComparer.OrdinalIgnoreCase, "Authorization", "Cookie", "Proxy-Authorization");
 
@@ -52,6 +58,7 @@ internal sealed partial class FetchEngine(
 
         var policy = request.Policy;
         var bodySink = request.Sink ?? sink;
+        state.Sink = bodySink;
         // One source joins the caller's token and the fetch deadline: on the system clock the deadline is the linked
         // source's own timer; another clock (tests) gets a timer source of its own, linked in. While a hop waits for its
         // response headers the same timer is brought forward to the hop's total budget (retries included), then set back.
@@ -82,7 +89,8 @@ internal sealed partial class FetchEngine(
                     return Finish(state, isSuccess ? null : FetchErrorKind.HttpStatus, httpError);
                 }
 
-                if (response.Content.Headers.ContentLength > policy.MaxBodyBytes)
+                var decoded = DecodableEncoding(response);
+                if (decoded is null && response.Content.Headers.ContentLength > policy.MaxBodyBytes && !bodySink.RecordsExchanges)
                 {
                     await bodySink.DeleteAsync(request.BlobName, cancellationToken).ConfigureAwait(false);
                     return Finish(state, FetchErrorKind.TooLarge, $"Content-Length {response.Content.Headers.ContentLength} exceeds the limit of {policy.MaxBodyBytes} bytes.");
@@ -94,12 +102,18 @@ internal sealed partial class FetchEngine(
                 state.Bytes = 0;
                 try
                 {
-                    var stream = await response.Content.ReadAsStreamAsync(linked.Token).ConfigureAwait(false);
-                    body = new BodyMeterStream(stream, policy.MaxBodyBytes, policy.BodyIdleTimeout, timeProvider, _hashes);
-                    await bodySink.StoreAsync(CreateWrite(state, response, timeProvider.GetUtcNow()), body, linked.Token).ConfigureAwait(false);
+                    var stream = OpenBody(await response.Content.ReadAsStreamAsync(linked.Token).ConfigureAwait(false), decoded);
+                    body = new BodyMeterStream(stream, policy.MaxBodyBytes, policy.BodyIdleTimeout, timeProvider, _hashes, truncateAtCap: bodySink.RecordsExchanges);
+                    var location = await bodySink.StoreAsync(CreateWrite(state, response, decoded, timeProvider.GetUtcNow()), body, linked.Token).ConfigureAwait(false);
                     state.Bytes = body.BytesRead;
                     state.Sha256 = body.Completed ? body.GetSha256() : null;
-                    state.BlobName = request.BlobName;
+                    state.Location = location;
+                    if (body.Truncated)
+                    {
+                        // Kept as a record marked truncated, and still reported as too large.
+                        return Finish(state, FetchErrorKind.TooLarge, new BodyTooLargeException(policy.MaxBodyBytes).Message);
+                    }
+
                     return Finish(state, isSuccess ? null : FetchErrorKind.HttpStatus, httpError);
                 }
                 catch (BodyReadException ex) when (bodyAttempt < policy.MaxBodyRetries && !linked.IsCancellationRequested)
@@ -163,7 +177,18 @@ internal sealed partial class FetchEngine(
                 return new HopOutcome(response, null);
             }
 
-            response.Dispose();
+            try
+            {
+                if (state.Sink!.RecordsExchanges)
+                {
+                    await state.Sink.RecordHopAsync(CreateWrite(state, response, null, timeProvider.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                response.Dispose();
+            }
+
             state.Status = (int)response.StatusCode;
             if (hop >= policy.MaxRedirects)
             {
@@ -195,6 +220,10 @@ internal sealed partial class FetchEngine(
         var policy = state.Request.Policy;
         var message = new HttpRequestMessage(HttpMethod.Get, url);
         message.Headers.TryAddWithoutValidation("User-Agent", policy.UserAgent);
+        if (!policy.Headers.ContainsKey("Accept-Encoding"))
+        {
+            message.Headers.TryAddWithoutValidation("Accept-Encoding", AcceptedEncodings);
+        }
         if (policy.Headers.Count > 0)
         {
             var sameOrigin = Uri.Compare(url, state.Request.Url, UriComponents.SchemeAndServer, UriFormat.Unescaped, StringComparison.OrdinalIgnoreCase) == 0;
@@ -297,9 +326,12 @@ internal sealed partial class FetchEngine(
             state.Sha256,
             state.Attempts.Value,
             duration,
-            state.BlobName,
+            state.Location?.BlobName,
             kind,
-            error);
+            error,
+            state.Location?.WarcFile,
+            state.Location?.WarcOffset,
+            state.Location?.WarcLength);
         CrawlTelemetry.FetchFinished(result);
         if (kind is null)
         {
@@ -313,13 +345,88 @@ internal sealed partial class FetchEngine(
         return result;
     }
 
-    private static BodyWrite CreateWrite(FetchState state, HttpResponseMessage response, DateTimeOffset fetchedAt)
+    private RecordWrite CreateWrite(FetchState state, HttpResponseMessage response, string? decoded, DateTimeOffset fetchedAt)
     {
-        // Decompressed encodings are gone from the headers by now; whatever remains is how the stored bytes are encoded.
-        var encoding = response.Content.Headers.ContentEncoding.Count > 0 ? string.Join(", ", response.Content.Headers.ContentEncoding) : null;
-        return new BodyWrite(state.Request.BlobName, state.ContentType, encoding,
-            MetadataValue(state.Request.Url.AbsoluteUri), MetadataValue(state.FinalUrl ?? state.Request.Url.AbsoluteUri), (int)response.StatusCode, fetchedAt);
+        var headers = response.Content.Headers;
+        // What remains after the engine's decoding is how the stored bytes are encoded.
+        var encoding = decoded is null && headers.ContentEncoding.Count > 0 ? string.Join(", ", headers.ContentEncoding) : null;
+        var target = response.RequestMessage?.RequestUri ?? state.Request.Url;
+        RecordedRequest? request = null;
+        RecordedResponse? recorded = null;
+        if (state.Sink!.RecordsExchanges)
+        {
+            request = RecordRequest(response.RequestMessage, target);
+            recorded = RecordResponse(response, decoded);
+        }
+
+        return new RecordWrite(target, request, recorded, connectedAddresses?.For(target), fetchedAt, state.Request.BlobName,
+            headers.ContentType?.ToString(), encoding, MetadataValue(state.Request.Url.AbsoluteUri),
+            MetadataValue(state.FinalUrl ?? state.Request.Url.AbsoluteUri), (int)response.StatusCode);
     }
+
+    private static RecordedRequest RecordRequest(HttpRequestMessage? message, Uri target)
+    {
+        var headers = new List<KeyValuePair<string, string>>(8) { new("Host", target.IsDefaultPort ? target.IdnHost : $"{target.IdnHost}:{target.Port}") };
+        if (message is not null)
+        {
+            foreach (var (name, values) in message.Headers.NonValidated)
+            {
+                foreach (var value in values)
+                {
+                    headers.Add(new(name, SensitiveHeaders.Shown(name, value)!));
+                }
+            }
+        }
+
+        return new RecordedRequest(message?.Method.Method ?? "GET", target, message?.Version ?? HttpVersion.Version11, headers);
+    }
+
+    private static RecordedResponse RecordResponse(HttpResponseMessage response, string? decoded)
+    {
+        var headers = new List<KeyValuePair<string, string>>(16);
+        foreach (var (name, values) in response.Headers.NonValidated)
+        {
+            foreach (var value in values)
+            {
+                headers.Add(new(name, value));
+            }
+        }
+
+        foreach (var (name, values) in response.Content.Headers.NonValidated)
+        {
+            foreach (var value in values)
+            {
+                headers.Add(new(name, value));
+            }
+        }
+
+        return new RecordedResponse(response.Version, (int)response.StatusCode, response.ReasonPhrase, headers, decoded);
+    }
+
+    /// <summary>The one content coding the engine undoes, or null: stacked or unknown codings are stored as they came.</summary>
+    private static string? DecodableEncoding(HttpResponseMessage response)
+    {
+        var encodings = response.Content.Headers.ContentEncoding;
+        if (encodings.Count != 1)
+        {
+            return null;
+        }
+
+        var encoding = encodings.First();
+        return encoding.ToUpperInvariant() switch
+        {
+            "GZIP" or "X-GZIP" or "DEFLATE" or "BR" => encoding,
+            _ => null,
+        };
+    }
+
+    private static Stream OpenBody(Stream stream, string? decoded) => decoded?.ToUpperInvariant() switch
+    {
+        null => stream,
+        "GZIP" or "X-GZIP" => new GZipStream(stream, CompressionMode.Decompress),
+        "DEFLATE" => new ZLibStream(stream, CompressionMode.Decompress),
+        _ => new BrotliStream(stream, CompressionMode.Decompress),
+    };
 
     /// <summary>Metadata values are ASCII header values with a size limit; URLs are already ASCII (AbsoluteUri escapes).</summary>
     private static string MetadataValue(string value) => value.Length <= 2048 ? value : value[..2048];
@@ -428,7 +535,8 @@ internal sealed partial class FetchEngine(
         public string? ContentType { get; set; }
         public long Bytes { get; set; }
         public string? Sha256 { get; set; }
-        public string? BlobName { get; set; }
+        public BodyLocation? Location { get; set; }
+        public IRecordSink? Sink { get; set; }
 
         /// <summary>The source whose timer ends the fetch: at the deadline, or earlier at a hop's budget.</summary>
         public CancellationTokenSource? Timer { get; set; }

@@ -31,7 +31,8 @@ internal static class FetchEngineServiceCollectionExtensions
             .Bind(configuration.GetSection(StorageOptions.SectionName))
             .ValidateDataAnnotations();
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<IBodySink, BlobBodySink>();
+        services.TryAddSingleton<IRecordSink, BlobBodySink>();
+        services.TryAddSingleton<ConnectedAddresses>();
         // A retried 503 or 429 is routine for a crawler and is counted in every result: Polly's per-attempt warnings
         // would flood the host's logs. Breaker and timeout events keep their own severity.
         services.Configure<TelemetryOptions>(static telemetry => telemetry.SeverityProvider = static args =>
@@ -44,7 +45,8 @@ internal static class FetchEngineServiceCollectionExtensions
                 // The resilience pipeline owns every timeout; HttpClient's own would fight it.
                 http.Timeout = Timeout.InfiniteTimeSpan;
             })
-            .ConfigurePrimaryHttpMessageHandler(static provider => CreatePrimaryHandler(provider.GetRequiredService<IOptions<FetchOptions>>().Value))
+            .ConfigurePrimaryHttpMessageHandler(static provider => CreatePrimaryHandler(provider.GetRequiredService<IOptions<FetchOptions>>().Value,
+                provider.GetRequiredService<ConnectedAddresses>()))
             // One long-lived handler: SocketsHttpHandler recycles connections itself (PooledConnectionLifetime).
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
             // URLs are user data: the factory's per-request logs would copy them (query strings included) into logs.
@@ -66,17 +68,19 @@ internal static class FetchEngineServiceCollectionExtensions
         return services;
     }
 
-    internal static SocketsHttpHandler CreatePrimaryHandler(FetchOptions options)
+    internal static SocketsHttpHandler CreatePrimaryHandler(FetchOptions options, ConnectedAddresses? connected = null)
     {
         var policy = new AddressPolicy(options.AllowedNetworks.Select(IPNetwork.Parse).ToArray());
-        var guard = new SsrfConnectGuard(policy, options.ConnectTimeout);
+        var guard = new SsrfConnectGuard(policy, options.ConnectTimeout, connected);
         return new SocketsHttpHandler
         {
             ConnectCallback = guard.ConnectAsync,
             MaxConnectionsPerServer = options.MaxConnectionsPerServer,
             PooledConnectionLifetime = options.PooledConnectionLifetime,
             PooledConnectionIdleTimeout = options.PooledConnectionIdleTimeout,
-            AutomaticDecompression = DecompressionMethods.All,
+            // The engine decodes gzip, deflate and br itself (FetchEngine.OpenBody): the handler's decoding would drop the
+            // original Content-Encoding and Content-Length, which a WARC response record keeps (as X-Crawler-*).
+            AutomaticDecompression = DecompressionMethods.None,
             AllowAutoRedirect = false,
             UseProxy = false,
             UseCookies = false,

@@ -39,6 +39,9 @@ public enum FetchErrorKind
 /// <param name="BlobName">The stored body's blob name; null when nothing was stored.</param>
 /// <param name="ErrorKind">Null on success.</param>
 /// <param name="Error">A human-readable reason; null on success.</param>
+/// <param name="WarcFile">The WARC file (name only) holding the body's response record; null when stored as a blob or not stored.</param>
+/// <param name="WarcOffset">The response record's offset in <paramref name="WarcFile"/>.</param>
+/// <param name="WarcLength">The response record's compressed length (its gzip member).</param>
 public sealed record FetchResult(
     string Url,
     string? FinalUrl,
@@ -50,7 +53,10 @@ public sealed record FetchResult(
     TimeSpan Duration,
     string? BlobName,
     FetchErrorKind? ErrorKind,
-    string? Error)
+    string? Error,
+    string? WarcFile = null,
+    long? WarcOffset = null,
+    long? WarcLength = null)
 {
     public bool Succeeded => ErrorKind is null;
 }

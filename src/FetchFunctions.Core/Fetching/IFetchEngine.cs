@@ -12,4 +12,4 @@ internal interface IFetchEngine
 
 /// <summary>One URL to fetch, where its body goes, and the effective per-request policy. <see cref="Sink"/> replaces the
 /// engine's blob sink for this request (robots.txt is read into memory); a sink may stop reading before the body's end.</summary>
-internal sealed record FetchRequest(Uri Url, string BlobName, FetchPolicy Policy, IBodySink? Sink = null);
+internal sealed record FetchRequest(Uri Url, string BlobName, FetchPolicy Policy, IRecordSink? Sink = null);

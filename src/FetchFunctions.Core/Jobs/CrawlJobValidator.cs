@@ -251,7 +251,24 @@ internal sealed partial class CrawlJobValidator(IOptions<CrawlOptions> crawlOpti
             Headers = CheckHeaders(options.Headers, problems),
             StoreStatuses = CheckStoreStatuses(options.StoreStatuses, fetch.EffectiveStoreStatuses, problems),
             AllowedNetworks = CheckAllowedNetworks(options.AllowedNetworks, fetch.AllowedNetworks, problems),
+            Store = CheckStore(options.Store, crawl.Store, problems),
         };
+    }
+
+    private static string CheckStore(string? store, string fallback, ProblemList problems)
+    {
+        if (store is null)
+        {
+            return fallback;
+        }
+
+        if (store is StoreKinds.Warc or StoreKinds.Blobs)
+        {
+            return store;
+        }
+
+        problems.Add("options.store", store, $"must be '{StoreKinds.Warc}' or '{StoreKinds.Blobs}'.");
+        return fallback;
     }
 
     /// <summary>Normalises every URL, reports the bad ones, and counts the unique ones and the duplicates.

@@ -139,6 +139,18 @@ internal sealed class CrawlOptions
     /// further down a bigger page are not seen. Default 2 MiB (2,097,152 bytes).</summary>
     [Range(1024, 64 * 1024 * 1024)]
     public int LinkParseBytes { get; set; } = 2 * 1024 * 1024;
+    /// <summary>Where a job's bodies go unless the job says: <c>warc</c> (the default: WARC/1.1 files per batch under
+    /// <c>{jobId}/warc/</c> with a CDXJ index, one storage write per few MiB of records) or <c>blobs</c> (one blob per body
+    /// under <c>{jobId}/bodies/</c>). See docs/storage-format.md.</summary>
+    [Required]
+    [RegularExpression("^(warc|blobs)$", ErrorMessage = "Crawl:Store must be 'warc' or 'blobs'.")]
+    public string Store { get; set; } = StoreKinds.Warc;
+
+    /// <summary>Size at which a batch's WARC file rolls over to its next serial: a record that would take the file past it
+    /// starts the next one (a single bigger record gets a file to itself). Default 1,000,000,000 bytes, the WARC
+    /// specification's and Heritrix's size; between 1 MiB and 50 GB (a block blob holds 50,000 blocks).</summary>
+    [Range(1024L * 1024, 50_000_000_000L)]
+    public long WarcFileBytes { get; set; } = 1_000_000_000;
 
     /// <summary>Time a batch activity keeps after <see cref="BatchDeadline"/> to write its results.</summary>
     public static readonly TimeSpan ResultWriteMargin = TimeSpan.FromSeconds(30);

@@ -123,6 +123,17 @@ public sealed record CrawlJobOptions
 
     public int? BatchSize { get; init; }
     public int? MaxBatchesInFlight { get; init; }
+
+    /// <summary>Where bodies are stored: <c>warc</c> (WARC files with a CDXJ index) or <c>blobs</c> (one blob per body);
+    /// the operator's Crawl:Store by default.</summary>
+    public string? Store { get; init; }
+}
+
+/// <summary>The values of the <c>store</c> job option and Crawl:Store.</summary>
+public static class StoreKinds
+{
+    public const string Warc = "warc";
+    public const string Blobs = "blobs";
 }
 
 /// <summary>A URL list the host reads (one URL per line, '#' comments): <paramref name="Name"/> is the problem path of its

@@ -27,6 +27,8 @@ public sealed record OperatorDefaults
     public required string UrlListPrefix { get; init; }
     public required int MaxPages { get; init; }
     public required int MaxDepth { get; init; }
+    public required string Store { get; init; }
+    public required long WarcFileBytes { get; init; }
 
     /// <summary>The values in <paramref name="configuration"/>, Core's defaults where it says nothing. Not validated:
     /// the host's start-up validation reports bad values; a value that does not even bind throws
@@ -58,6 +60,8 @@ public sealed record OperatorDefaults
             UrlListPrefix = crawl.UrlListPrefix,
             MaxPages = crawl.EffectiveMaxPages,
             MaxDepth = crawl.MaxDepth,
+            Store = crawl.Store,
+            WarcFileBytes = crawl.WarcFileBytes,
         };
     }
 }

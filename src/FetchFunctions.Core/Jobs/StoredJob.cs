@@ -35,4 +35,10 @@ internal sealed record JobSettings
     /// <summary>Link discovery; null when the job has no <c>crawl</c> section (then it is left out of job.json and of the
     /// plan fingerprint, which stays what it was before discovery existed).</summary>
     public DiscoverySettings? Discovery { get; init; }
+    /// <summary><see cref="StoreKinds.Warc"/> or <see cref="StoreKinds.Blobs"/>. Null in jobs stored before it was a setting:
+    /// those stored blobs, and keep doing so when resumed.</summary>
+    public string? Store { get; init; }
+
+    /// <summary>The store a batch writes to (see <see cref="Store"/>).</summary>
+    public string EffectiveStore => Store ?? StoreKinds.Blobs;
 }

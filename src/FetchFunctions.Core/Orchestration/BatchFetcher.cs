@@ -24,8 +24,13 @@ internal sealed class BatchFetcher(IFetchEngine engine, TimeProvider timeProvide
 
     /// <summary>Fetches under <paramref name="hosts"/>' robots.txt rules and back-off state; without it, no robots.txt
     /// and a back-off that lasts this batch only.</summary>
+    public Task<UrlResult[]> FetchAsync(string jobId, IReadOnlyList<string> urls, FetchPolicy policy, BatchLimits limits,
+        IHostDirectory? hosts, CancellationToken cancellationToken) => FetchAsync(jobId, urls, policy, limits, hosts, null, cancellationToken);
+
+    /// <summary>As above, with the bodies going to <paramref name="sink"/> (the batch's WARC writer) instead of the
+    /// engine's own sink (the blobs store) when given.</summary>
     public async Task<UrlResult[]> FetchAsync(string jobId, IReadOnlyList<string> urls, FetchPolicy policy, BatchLimits limits,
-        IHostDirectory? hosts, CancellationToken cancellationToken)
+        IHostDirectory? hosts, IRecordSink? sink, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(urls);
         ArgumentNullException.ThrowIfNull(policy);
@@ -89,7 +94,7 @@ internal sealed class BatchFetcher(IFetchEngine engine, TimeProvider timeProvide
                             await gate.MarkStartAsync(origin.DelayAtLeast(limits.PerHostDelay), timeProvider, linked.Token).ConfigureAwait(false);
                             started = true;
                             startedAt = timeProvider.GetTimestamp();
-                            var result = await engine.FetchAsync(new FetchRequest(uri, BlobNames.Body(jobId, uri), policy), linked.Token).ConfigureAwait(false);
+                            var result = await engine.FetchAsync(new FetchRequest(uri, BlobNames.Body(jobId, uri), policy, sink), linked.Token).ConfigureAwait(false);
                             origin.Throttle.Record(result.StatusCode);
                             return UrlResult.From(result, host);
                         }

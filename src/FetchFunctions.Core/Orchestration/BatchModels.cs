@@ -25,15 +25,22 @@ internal sealed record UrlResult(
     string? BlobName,
     FetchErrorKind? ErrorKind,
     string? Error,
-    bool Started = true)
+    bool Started = true,
+    string? WarcFile = null,
+    long? WarcOffset = null,
+    long? WarcLength = null)
 {
     public bool Succeeded => ErrorKind is null;
+
+    /// <summary>Whether a body is stored for this URL, in either store.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool HasStoredBody => BlobName is not null || WarcFile is not null;
 
     public static UrlResult From(FetchResult result, string host)
     {
         ArgumentNullException.ThrowIfNull(result);
         return new UrlResult(result.Url, host, result.FinalUrl, result.StatusCode, result.ContentType, result.Bytes, result.Sha256, result.Attempts,
-            result.Duration.TotalMilliseconds, result.BlobName, result.ErrorKind, result.Error);
+            result.Duration.TotalMilliseconds, result.BlobName, result.ErrorKind, result.Error, true, result.WarcFile, result.WarcOffset, result.WarcLength);
     }
 
     public static UrlResult Failure(string url, string host, FetchErrorKind kind, string error, bool started, TimeSpan duration) =>

@@ -8,6 +8,7 @@ using FetchFunctions.Core.Security;
 using FetchFunctions.Core.Storage;
 using FetchFunctions.Core.Summary;
 using FetchFunctions.Core.Telemetry;
+using FetchFunctions.Core.Warc;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -24,7 +25,9 @@ internal sealed partial class CrawlActivities(
     TimeProvider timeProvider,
     ILogger<CrawlActivities> logger,
     JobHosts jobHosts,
-    CrawlTelemetry telemetry) : ICrawlActivities
+    CrawlTelemetry telemetry,
+    WarcStore warcStore,
+    CdxjIndexMerger indexMerger) : ICrawlActivities
 {
     public Task<CrawlPlan> PlanAsync(JobTicket ticket, CancellationToken cancellationToken) =>
         CrawlTelemetry.TraceAsync(CrawlTelemetry.PlanSpan, ticket?.JobId ?? string.Empty, () => planner.PlanAsync(ticket!, cancellationToken));
@@ -57,7 +60,14 @@ internal sealed partial class CrawlActivities(
         // robots.txt and back-off state per origin, kept with the job: every batch and retry obeys the same rules.
         var policy = PolicyFor(settings, fetchOptions.Value);
         var hosts = jobHosts.Open(batch.JobId, policy, limits.MaxConcurrencyPerHost);
-        var results = await fetcher.FetchAsync(batch.JobId, manifest.Urls, policy, limits, hosts, cancellationToken).ConfigureAwait(false);
+        // The WARC store's commit unit is the batch: its files, then its index part, then (below) its results.
+        await using var records = settings.EffectiveStore == StoreKinds.Warc ? warcStore.Open(job, batch.BatchIndex, policy) : null;
+        var results = await fetcher.FetchAsync(batch.JobId, manifest.Urls, policy, limits, hosts, records, cancellationToken).ConfigureAwait(false);
+        if (records is not null)
+        {
+            await records.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         await store.UploadAsync(BlobNames.BatchResults(batch.JobId, batch.BatchIndex), Ndjson(results), JobStore.NdjsonContentType, batch.PlanId, cancellationToken)
             .ConfigureAwait(false);
         await hosts.SaveAsync(cancellationToken).ConfigureAwait(false);
@@ -68,8 +78,13 @@ internal sealed partial class CrawlActivities(
         return stats;
     }
 
+    /// <summary>Merges the batches' index parts into the job's index (WARC store), then writes the summary.</summary>
     public Task<CrawlSummary> WriteSummaryAsync(SummaryWork work, CancellationToken cancellationToken) =>
-        CrawlTelemetry.TraceAsync(CrawlTelemetry.SummarySpan, work?.JobId ?? string.Empty, () => summaries.WriteAsync(work!, cancellationToken));
+        CrawlTelemetry.TraceAsync(CrawlTelemetry.SummarySpan, work?.JobId ?? string.Empty, async () =>
+        {
+            await indexMerger.MergeAsync(work!.JobId, cancellationToken).ConfigureAwait(false);
+            return await summaries.WriteAsync(work, cancellationToken).ConfigureAwait(false);
+        });
 
     /// <summary>The effective fetch policy of a job: the operator's current settings, tightened by the job's. Taking the
     /// smaller value again here means an operator who lowers a limit after a job was accepted is obeyed.</summary>

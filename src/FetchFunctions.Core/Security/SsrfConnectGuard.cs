@@ -15,7 +15,7 @@ internal sealed class DnsFailureException(string message, SocketException inner)
 
 /// <summary>The <c>SocketsHttpHandler.ConnectCallback</c>: resolves the host itself, drops every address the policy
 /// blocks and connects to exactly a validated address, so a DNS answer can never smuggle in a private target.</summary>
-internal sealed class SsrfConnectGuard(AddressPolicy policy, TimeSpan connectTimeout)
+internal sealed class SsrfConnectGuard(AddressPolicy policy, TimeSpan connectTimeout, ConnectedAddresses? connected = null)
 {
     public async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
     {
@@ -51,6 +51,7 @@ internal sealed class SsrfConnectGuard(AddressPolicy policy, TimeSpan connectTim
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 timeout.CancelAfter(connectTimeout);
                 await socket.ConnectAsync(new IPEndPoint(address, endpoint.Port), timeout.Token).ConfigureAwait(false);
+                connected?.Record(endpoint.Host, endpoint.Port, address);
                 return new NetworkStream(socket, ownsSocket: true);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)

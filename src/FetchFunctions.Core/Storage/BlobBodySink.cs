@@ -12,7 +12,7 @@ namespace FetchFunctions.Core.Storage;
 /// <summary>Streams bodies into block blobs with bounded memory: a body that fits the small-body buffer goes up in one
 /// request; a larger one is staged block by block (at most <see cref="FetchOptions.UploadConcurrency"/> blocks in flight)
 /// and committed with its metadata, SHA-256 included, once its last byte has been read.</summary>
-internal sealed class BlobBodySink : IBodySink
+internal sealed class BlobBodySink : IRecordSink
 {
     private readonly BlobContainerClient _container;
     private readonly int _smallBodyBytes;
@@ -28,7 +28,11 @@ internal sealed class BlobBodySink : IBodySink
         _concurrency = fetch.Value.UploadConcurrency;
     }
 
-    public async Task StoreAsync(BodyWrite write, BodyMeterStream body, CancellationToken cancellationToken)
+    public bool RecordsExchanges => false;
+
+    public Task RecordHopAsync(RecordWrite hop, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task<BodyLocation?> StoreAsync(RecordWrite write, BodyMeterStream body, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(write);
         ArgumentNullException.ThrowIfNull(body);
@@ -46,10 +50,11 @@ internal sealed class BlobBodySink : IBodySink
                     HttpHeaders = Headers(write),
                     Metadata = Metadata(write, body),
                 }, cancellationToken).ConfigureAwait(false);
-                return;
+                return BodyLocation.Blob(write.BlobName);
             }
 
             await StageAndCommitAsync(blob, write, body, first.AsMemory(0, firstLength), cancellationToken).ConfigureAwait(false);
+            return BodyLocation.Blob(write.BlobName);
         }
         finally
         {
@@ -60,7 +65,7 @@ internal sealed class BlobBodySink : IBodySink
     public Task DeleteAsync(string blobName, CancellationToken cancellationToken) =>
         _container.GetBlobClient(blobName).DeleteIfExistsAsync(cancellationToken: cancellationToken);
 
-    private async Task StageAndCommitAsync(BlockBlobClient blob, BodyWrite write, BodyMeterStream body, ReadOnlyMemory<byte> prefix, CancellationToken cancellationToken)
+    private async Task StageAndCommitAsync(BlockBlobClient blob, RecordWrite write, BodyMeterStream body, ReadOnlyMemory<byte> prefix, CancellationToken cancellationToken)
     {
         // A fresh prefix per attempt keeps a concurrent or earlier attempt's uncommitted blocks out of this commit.
         var attempt = Guid.NewGuid().ToString("N");
@@ -140,13 +145,13 @@ internal sealed class BlobBodySink : IBodySink
         }
     }
 
-    private static BlobHttpHeaders Headers(BodyWrite write) => new()
+    private static BlobHttpHeaders Headers(RecordWrite write) => new()
     {
         ContentType = write.ContentType,
         ContentEncoding = write.ContentEncoding,
     };
 
-    private static Dictionary<string, string> Metadata(BodyWrite write, BodyMeterStream body) => new(6, StringComparer.OrdinalIgnoreCase)
+    private static Dictionary<string, string> Metadata(RecordWrite write, BodyMeterStream body) => new(6, StringComparer.OrdinalIgnoreCase)
     {
         ["sourceurl"] = write.SourceUrl,
         ["finalurl"] = write.FinalUrl,

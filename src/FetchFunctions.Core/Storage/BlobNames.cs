@@ -26,6 +26,21 @@ internal static class BlobNames
 
     public static string Summary(string jobId) => $"{jobId}/summary.json";
 
+    /// <summary>A batch's WARC file: sorts by job acceptance, batch and serial, and says what it is (WARC 1.1 Annex C style).</summary>
+    public static string WarcFile(DateTimeOffset acceptedAt, int batchIndex, int serial) =>
+        string.Create(CultureInfo.InvariantCulture, $"FETCHFN-{acceptedAt.UtcDateTime:yyyyMMddHHmmss}-{batchIndex:D6}-{serial:D3}.warc.gz");
+
+    public static string WarcFolder(string jobId) => $"{jobId}/warc/";
+
+    /// <summary>A batch's sorted CDXJ lines, merged into <see cref="Index"/> at fan-in.</summary>
+    public static string IndexPart(string jobId, int batchIndex) =>
+        string.Create(CultureInfo.InvariantCulture, $"{jobId}/index/{batchIndex:D6}.cdxj");
+
+    public static string IndexPartPrefix(string jobId) => $"{jobId}/index/";
+
+    /// <summary>The job's CDXJ index, byte-sorted.</summary>
+    public static string Index(string jobId) => $"{jobId}/index.cdxj";
+
     /// <summary>The blob whose lease a run outside Durable holds while it runs (see <c>IJobRunStore</c>).</summary>
     public static string RunLease(string jobId) => $"{jobId}/run.lease";
 

@@ -270,6 +270,17 @@ internal sealed class JobStore
             }
         }
 
+        // Index parts of batches this plan does not have (the WARC store's), and the merged index, which fan-in rewrites.
+        var indexPrefix = BlobNames.IndexPartPrefix(jobId);
+        await foreach (var item in Container.GetBlobsAsync(new GetBlobsOptions { Prefix = indexPrefix }, cancellationToken).ConfigureAwait(false))
+        {
+            if (BlobNames.BatchIndexOf(item.Name, indexPrefix) is not { } index || index >= batchCount)
+            {
+                stale.Add(item.Name);
+            }
+        }
+
+        stale.Add(BlobNames.Index(jobId));
         await Parallel.ForEachAsync(stale, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
             async (name, token) => await Container.DeleteBlobIfExistsAsync(name, cancellationToken: token).ConfigureAwait(false))
             .ConfigureAwait(false);

@@ -36,7 +36,8 @@ internal static class BatchStatsBuilder
         }
 
         var (hostTable, otherHosts) = HostStats.Cap(hosts.Values, BatchStats.MaxHosts, null);
-        var stored = results.Where(r => r.BlobName is not null).ToList();
+        // Whole bodies: a WARC record cut at the byte cap (TooLarge, no SHA-256) is kept but not counted as a stored body.
+        var stored = results.Where(r => r.HasStoredBody && r.Sha256 is not null).ToList();
         return new BatchStats
         {
             Batches = 1,

@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using System.Globalization;
 using FetchFunctions.Core.Fetching;
 using FetchFunctions.Core.Orchestration;
+using FetchFunctions.Core.Robots;
 using FetchFunctions.Core.Summary;
 using Microsoft.Extensions.Options;
 
@@ -190,7 +191,7 @@ internal sealed class CrawlTelemetry
         }
 
         // robots.txt is read into memory through a sink of its own: a span of another name, so "one fetch span per URL" holds.
-        var activity = Source.StartActivity(request.Sink is null ? FetchSpan : RobotsSpan, ActivityKind.Client);
+        var activity = Source.StartActivity(request.Sink is RobotsBodySink ? RobotsSpan : FetchSpan, ActivityKind.Client);
         if (activity is not { IsAllDataRequested: true })
         {
             return activity;

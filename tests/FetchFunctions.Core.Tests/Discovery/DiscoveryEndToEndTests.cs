@@ -126,10 +126,17 @@ public sealed class DiscoveryEndToEndTests
     }
 
     /// <summary>Reads the body through the page's capture, as the engine will under its meter; stores nothing.</summary>
-    private sealed class CapturingSink(PageLinkCapture capture) : IBodySink
+    private sealed class CapturingSink(PageLinkCapture capture) : IRecordSink
     {
-        public async Task StoreAsync(BodyWrite write, BodyMeterStream body, CancellationToken cancellationToken) =>
+        public bool RecordsExchanges => false;
+
+        public async Task<BodyLocation?> StoreAsync(RecordWrite write, BodyMeterStream body, CancellationToken cancellationToken)
+        {
             await capture.Wrap(body, write.Status, write.ContentType).CopyToAsync(Stream.Null, cancellationToken);
+            return null;
+        }
+
+        public Task RecordHopAsync(RecordWrite hop, CancellationToken cancellationToken) => Task.CompletedTask;
 
         public Task DeleteAsync(string blobName, CancellationToken cancellationToken) => Task.CompletedTask;
     }

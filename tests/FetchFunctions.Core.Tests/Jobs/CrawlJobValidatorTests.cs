@@ -81,7 +81,7 @@ public sealed class CrawlJobValidatorTests
             MaxConcurrency = 8, MaxConcurrencyPerHost = 2, PerHostDelay = TimeSpan.FromMilliseconds(250), AttemptTimeout = TimeSpan.FromSeconds(5),
             TotalTimeout = TimeSpan.FromSeconds(20), FetchDeadline = TimeSpan.FromSeconds(30), MaxRetries = 1, MaxBodyBytes = 1024, UserAgent = "MyBot/2", Headers = result.Settings.Headers,
             StoreStatuses = result.Settings.StoreStatuses, MaxRedirects = 2, AllowedNetworks = result.Settings.AllowedNetworks, BatchSize = 10,
-            MaxBatchesInFlight = 3,
+            MaxBatchesInFlight = 3, Store = StoreKinds.Warc,
         }, result.Settings);
         Assert.Equal("a b", result.Settings.Headers["x-trace"]);
         Assert.Equal(["200", "404"], result.Settings.StoreStatuses);

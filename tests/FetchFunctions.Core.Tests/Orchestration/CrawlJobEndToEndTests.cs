@@ -150,8 +150,15 @@ public sealed class CrawlJobEndToEndTests
             && latency.P95Milliseconds <= latency.P99Milliseconds && latency.P99Milliseconds <= latency.MaxMilliseconds, latency.ToString());
         Assert.Equal((double)served200 / 2100, summary.SuccessRate);
 
-        // Bodies stored: exactly the 200s, nothing partial from resets or capped bodies.
-        Assert.Equal(served200, (await BlobNamesAsync(host, $"{run}/bodies/")).Count);
+        // Bodies stored (the default WARC store): exactly the 200s whole, the capped bodies as truncated records, nothing
+        // from resets; no body blobs. The job's index has a line per response record, byte-sorted.
+        Assert.Equal(served200, lines.Count(l => l.WarcFile is not null && l.Sha256 is not null));
+        Assert.Equal(Count("large:requests"), lines.Count(l => l.WarcFile is not null && l.ErrorKind == FetchErrorKind.TooLarge));
+        Assert.Empty(await BlobNamesAsync(host, $"{run}/bodies/"));
+        var index = Encoding.UTF8.GetString(await host.DownloadAsync(BlobNames.Index(run))).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(served200 + Count("large:requests"), index.Length);
+        Assert.Equal(index.Order(StringComparer.Ordinal), index);
+        Assert.Equal(42, (await BlobNamesAsync(host, BlobNames.IndexPartPrefix(run))).Count);
 
         // summary.json holds the full summary; the returned one is abridged.
         var stored = (await intake.GetSummaryAsync(run, CancellationToken.None))!;
@@ -167,8 +174,10 @@ public sealed class CrawlJobEndToEndTests
         Assert.Equal(new CrawlProgress(42, 42, 2100, 2100, summary.Bytes), progress.Reports[^1]);
     }
 
-    [Fact]
-    public async Task RunAsync_SameJobIdAgain_OverwritesInsteadOfDuplicating()
+    [Theory]
+    [InlineData(StoreKinds.Warc)]
+    [InlineData(StoreKinds.Blobs)]
+    public async Task RunAsync_SameJobIdAgain_OverwritesInsteadOfDuplicating(string store)
     {
         var server = await LoopbackServer.Shared;
         await using var host = await CreateSutAsync();
@@ -176,7 +185,7 @@ public sealed class CrawlJobEndToEndTests
         var (urls, _) = JobUrls(server, run);
         var intake = host.Provider.GetRequiredService<ICrawlIntake>();
         var runner = host.Provider.GetRequiredService<ICrawlRunner>();
-        var request = new CrawlJobRequest { JobId = run, Urls = urls[..600], Options = new CrawlJobOptions { MaxBodyBytes = MaxBodyBytes } };
+        var request = new CrawlJobRequest { JobId = run, Urls = urls[..600], Options = new CrawlJobOptions { MaxBodyBytes = MaxBodyBytes, Store = store } };
 
         var first = await runner.RunAsync((await intake.SubmitAsync(request, CancellationToken.None)).Ticket!, null, CancellationToken.None);
         var blobsAfterFirst = (await BlobNamesAsync(host, $"{run}/")).Order(StringComparer.Ordinal).ToList();
@@ -186,8 +195,12 @@ public sealed class CrawlJobEndToEndTests
         var blobsAfterSecond = (await BlobNamesAsync(host, $"{run}/")).Order(StringComparer.Ordinal).ToList();
 
         Assert.Equal(blobsAfterFirst, blobsAfterSecond);
-        // job.json, urls.txt, one shard manifest, a results blob per batch, summary.json, the one origin's host blob and the bodies.
-        Assert.Equal(3 + first.Batches + 1 + 1 + first.BodiesStored, blobsAfterSecond.Count);
+        // job.json, urls.txt, one shard manifest, a results blob per batch, summary.json, the one origin's host blob, and the
+        // bodies: a blob each, or a WARC file and an index part per batch and the job's index.
+        var results = await ResultLinesAsync(host, run);
+        var bodyBlobs = store == StoreKinds.Blobs ? first.BodiesStored : results.Select(r => r.WarcFile).OfType<string>().Distinct().Count() + first.Batches + 1;
+        Assert.Equal(3 + first.Batches + 1 + 1 + bodyBlobs, blobsAfterSecond.Count);
+        Assert.Equal(store == StoreKinds.Blobs ? first.BodiesStored : 0, (await BlobNamesAsync(host, $"{run}/bodies/")).Count);
         Assert.Equal(600, (await ResultLinesAsync(host, run)).Count);
         Assert.Equal(first.Total, second.Total);
         // The same job again is the same plan: every batch's stored results are read back, nothing is fetched again.
