@@ -5,7 +5,7 @@ namespace FetchFunctions.Benchmarks;
 /// <summary>The benchmark's command line. Defaults are the sizes of issue 7; <c>--quick</c> is a smoke run with small sizes.</summary>
 internal sealed record BenchOptions
 {
-    public static readonly string[] AllParts = ["fetch", "store", "big", "telemetry", "job", "durable", "plan", "hosts"];
+    public static readonly string[] AllParts = ["fetch", "store", "big", "telemetry", "job", "durable", "plan", "hosts", "slow"];
 
     /// <summary>Parts run only when asked for.</summary>
     public static readonly string[] ExtraParts = ["profile"];
@@ -45,6 +45,8 @@ internal sealed record BenchOptions
                       in-process test host vs the in-process runner                               ~3.5 min
           hosts    6  a 50-host job, host lanes vs round-robin batches                              ~3 min
           plan     5  planning 1,000,000 URLs (intake, plan activity, orchestration logic)           ~1 min
+          slow        one site, per-host 16: 1,000 pages of 20 ms, then with 1 % of them taking 5 s;
+                      fetches in flight on the host against its limit (issue 19)                   ~2 min
           profile     (not in the default) the engine's client layer by layer, in process
 
           --runs N            measured runs per figure (median, min, max); default 3
@@ -57,7 +59,7 @@ internal sealed record BenchOptions
           --job-urls N        URLs of the 50-host job of parts 4 and durable; default 5000
           --plan-urls N       URLs planned in part 5; default 1000000
           --hosts-urls N      URLs of the 50-host job of part 6; default 4000
-          --parts LIST        comma-separated subset of fetch,store,big,telemetry,job,durable,plan,hosts,profile
+          --parts LIST        comma-separated subset of fetch,store,big,telemetry,job,durable,plan,hosts,slow,profile
           --out PATH          JSON report; default artifacts/benchmark.json
           --quick             smoke run of every part, about 2-3 min: 1 run, at least 1 s a side, 1000 pages
                               (store 300), 64 MiB body, 1000-URL jobs, 100000-URL plan

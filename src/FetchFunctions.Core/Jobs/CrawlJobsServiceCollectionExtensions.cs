@@ -26,7 +26,8 @@ internal static class CrawlJobsServiceCollectionExtensions
         services.TryAddSingleton<CrawlJobValidator>();
         services.TryAddSingleton<ICrawlIntake, CrawlIntake>();
         services.TryAddSingleton<CrawlPlanner>();
-        services.TryAddSingleton<BatchFetcher>();
+        services.TryAddSingleton<LaneFetcher>();
+        services.TryAddSingleton<LaneActivity>();
         services.TryAddSingleton<JobHosts>();
         services.TryAddSingleton<SummaryWriter>();
         services.TryAddSingleton<ICrawlActivities, CrawlActivities>();
