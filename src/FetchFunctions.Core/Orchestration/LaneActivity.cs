@@ -75,6 +75,7 @@ internal sealed partial class LaneActivity
     {
         private readonly CrawlOptions _crawl = owner._crawlOptions.Value;
         private readonly List<OpenBatch> _open = [];
+        private readonly List<Task<BatchStats>> _committing = [];
         private HostQueues? _queues;
         private JobHosts.BatchHosts? _hosts;
         private LaneLimits? _limits;
@@ -89,13 +90,22 @@ internal sealed partial class LaneActivity
                 {
                     // Taken before looking at the batches and the queues, so a change in between wakes the wait below.
                     var changed = _queues?.Changed;
+                    for (var i = 0; i < _committing.Count; i++)
+                    {
+                        if (_committing[i].IsCompleted)
+                        {
+                            Committed(await _committing[i].ConfigureAwait(false));
+                            _committing.RemoveAt(i--);
+                        }
+                    }
+
+                    // Batches commit side by side and while others fetch: a slow store holds up no fetch.
                     for (var i = 0; i < _open.Count; i++)
                     {
                         if (_open[i].Done.IsCompleted)
                         {
-                            var batch = _open[i];
+                            _committing.Add(CommitBatchAsync(_open[i], cancellationToken));
                             _open.RemoveAt(i--);
-                            Committed(await CommitBatchAsync(batch, cancellationToken).ConfigureAwait(false));
                         }
                     }
 
@@ -112,14 +122,16 @@ internal sealed partial class LaneActivity
                         changed = null;
                     }
 
-                    if (_open.Count == 0)
+                    if (_open.Count == 0 && _committing.Count == 0)
                     {
                         break;
                     }
 
                     if (changed is not null)
                     {
-                        await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
+                        // A URL's last pulse comes just before its result: its batch's completion wakes the wait too.
+                        await Task.WhenAny(_open.Select(b => (Task)b.Done).Concat(_committing).Append(changed)).WaitAsync(cancellationToken)
+                            .ConfigureAwait(false);
                     }
                 }
 
@@ -128,17 +140,18 @@ internal sealed partial class LaneActivity
                     await _hosts.SaveAsync(cancellationToken).ConfigureAwait(false);
                 }
 
+                LogLaneCallDone(owner._logger, lane.JobId, lane.FirstBatch, lane.EndBatch, lane.FromBatch, _stats.Batches, _next);
                 return new LaneProgress(_stats, _next);
             }
             finally
             {
                 if (_queues is not null)
                 {
-                    // Only on failure are batches still open: stop their fetches and wait, so none outlives the call.
-                    if (_open.Count > 0)
+                    // Only on failure is anything still open or committing: stop the fetches and wait, so none outlives the call.
+                    if (_open.Count > 0 || _committing.Count > 0)
                     {
                         await _queues.StopAsync().ConfigureAwait(false);
-                        await ((Task)Task.WhenAll(_open.Select(b => b.Done))).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                        await Task.WhenAll(_open.Select(b => (Task)b.Done).Concat(_committing)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                         foreach (var batch in _open)
                         {
                             batch.Span?.Dispose();
@@ -150,13 +163,14 @@ internal sealed partial class LaneActivity
             }
         }
 
-        /// <summary>Whether the next batch may be opened now: the lane has one, fewer than Crawl:LaneBatchesOpen are open,
+        /// <summary>Whether the next batch may be opened now: the lane has one, fewer than Crawl:LaneBatchesOpen are open
+        /// (committing ones included),
         /// the queues are short of work (fewer URLs waiting to start than the call's slots: batches are read only as fast
         /// as they are fetched, so a call's open work stays small when its budget comes), and the budget has not passed
         /// (the first batch of a call always opens, so every call makes progress).</summary>
         private bool MayOpen()
         {
-            if (_next >= lane.EndBatch || _open.Count >= _crawl.LaneBatchesOpen)
+            if (_next >= lane.EndBatch || _open.Count + _committing.Count >= _crawl.LaneBatchesOpen)
             {
                 return false;
             }
@@ -264,6 +278,10 @@ internal sealed partial class LaneActivity
 
         return BinaryData.FromBytes(buffer.WrittenMemory);
     }
+
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Crawl {JobId} lane [{FirstBatch}, {EndBatch}) from {FromBatch}: {Batches} batches committed, next {NextBatch}")]
+    private static partial void LogLaneCallDone(ILogger logger, string jobId, int firstBatch, int endBatch, int fromBatch, int batches, int nextBatch);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Crawl {JobId} batch {BatchIndex}: {Urls} results of the same plan already stored, not fetched again")]
     private static partial void LogBatchKept(ILogger logger, string jobId, int batchIndex, int urls);

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using FetchFunctions.Core.Jobs;
 using FetchFunctions.Core.Summary;
 using Microsoft.Extensions.Logging;
@@ -94,6 +95,7 @@ public sealed record ShardWork(string JobId, int ShardIndex, int BatchesPerShard
 public sealed record LaneWork(string JobId, int FirstBatch, int BatchCount, int FromBatch, int BatchesPerShard, string? PlanId)
 {
     /// <summary>One past the lane's last batch.</summary>
+    [JsonIgnore]
     public int EndBatch => FirstBatch + BatchCount;
 }
 
