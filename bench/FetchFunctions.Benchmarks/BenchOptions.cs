@@ -5,7 +5,7 @@ namespace FetchFunctions.Benchmarks;
 /// <summary>The benchmark's command line. Defaults are the sizes of issue 7; <c>--quick</c> is a smoke run with small sizes.</summary>
 internal sealed record BenchOptions
 {
-    public static readonly string[] AllParts = ["fetch", "store", "big", "telemetry", "job", "durable", "plan", "hosts"];
+    public static readonly string[] AllParts = ["fetch", "store", "big", "telemetry", "job", "durable", "plan", "hosts", "slow"];
 
     /// <summary>Parts run only when asked for.</summary>
     public static readonly string[] ExtraParts = ["profile", "bigjob"];
@@ -50,6 +50,8 @@ internal sealed record BenchOptions
           hosts    6  a 50-host job, host lanes vs round-robin batches                              ~3 min
           plan     5  planning 1,000,000 and 10,000,000 URLs (intake and the plan activity, each in
                       a child process for its peak RSS; orchestration logic over the plan)        ~5 min
+          slow        one site, per-host 16: 1,000 pages of 20 ms, then with 1 % of them taking 5 s;
+                      fetches in flight on the host against its limit (issue 19)                   ~2 min
           profile     (not in the default) the engine's client layer by layer, in process
           bigjob      (not in the default) a whole job of --big-job-urls URLs over the 50 hosts, in a
                       child process: wall time, URLs/s, peak RSS, storage requests per 1,000 URLs,
@@ -67,7 +69,7 @@ internal sealed record BenchOptions
           --plan-urls N,...   job sizes planned in part 5, one after another; default 1000000,10000000
           --hosts-urls N      URLs of the 50-host job of part 6; default 4000
           --big-job-urls N    URLs of the bigjob part; default 1000000
-          --parts LIST        comma-separated subset of fetch,store,big,telemetry,job,durable,plan,hosts,profile,bigjob
+          --parts LIST        comma-separated subset of fetch,store,big,telemetry,job,durable,plan,hosts,slow,profile,bigjob
           --out PATH          JSON report; default artifacts/benchmark.json
           --quick             smoke run of every part, about 2-3 min: 1 run, at least 1 s a side, 1000 pages
                               (store 300), 64 MiB body, 1000-URL jobs, 100000-URL plan

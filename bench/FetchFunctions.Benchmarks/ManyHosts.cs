@@ -113,7 +113,8 @@ internal static class ManyHosts
             return plan;
         }
 
-        public Task<BatchStats> FetchBatchAsync(BatchWork batch, CancellationToken cancellationToken) => inner.FetchBatchAsync(batch, cancellationToken);
+        public Task<LaneProgress> FetchLaneAsync(LaneWork lane, IProgress<BatchStats>? committed, CancellationToken cancellationToken) =>
+            inner.FetchLaneAsync(lane, committed, cancellationToken);
 
         public Task<CrawlSummary> WriteSummaryAsync(SummaryWork work, CancellationToken cancellationToken) => inner.WriteSummaryAsync(work, cancellationToken);
 

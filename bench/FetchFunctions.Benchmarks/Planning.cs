@@ -223,7 +223,7 @@ internal static class Planning
             object result = name switch
             {
                 CrawlFunctionNames.PlanActivity => plan,
-                CrawlFunctionNames.FetchBatchActivity => new BatchStats { Batches = 1 },
+                CrawlFunctionNames.FetchLaneActivity when input is LaneWork lane => new LaneProgress(new BatchStats { Batches = lane.EndBatch - lane.FromBatch }, lane.EndBatch),
                 CrawlFunctionNames.WriteSummaryActivity => new CrawlSummary { JobId = plan.JobId, SummaryBlobName = "summary" },
                 _ => throw new InvalidOperationException($"Unexpected activity {name}."),
             };

@@ -128,6 +128,11 @@ if (options.Includes("plan"))
     await Planning.RunAsync(options, report, cancellation.Token);
 }
 
+if (options.Includes("slow"))
+{
+    await SlowPages.RunAsync(options, report, cancellation.Token);
+}
+
 if (options.Includes("profile"))
 {
     await Profile.RunAsync(options, report, cancellation.Token);

@@ -147,7 +147,7 @@ internal static class WholeJob
         var share = report.Add(part, "overhead: (plan + summary + batch bookkeeping ÷ window) / wall", "%", outcomes.Select(o => o.OverheadShare * 100));
         report.Add(part, "  plan activity", "s", outcomes.Select(o => o.Plan.TotalSeconds));
         report.Add(part, "  summary activity", "s", outcomes.Select(o => o.Summary.TotalSeconds));
-        report.Add(part, "  bookkeeping per batch (manifest before, results after its fetches)", "ms",
+        report.Add(part, "  bookkeeping per batch (a lane call's time before its first fetch and after its last, per batch committed)", "ms",
             outcomes.Select(o => o.Bookkeeping.TotalMilliseconds / Math.Max(1, o.Batches)));
         report.Add(part, "share of wall time with no fetch in flight", "%", outcomes.Select(o => o.IdleShare * 100));
         report.Add(part, "fetches in flight on average", "count", outcomes.Select(o => o.AverageInFlight));
@@ -163,9 +163,10 @@ internal static class WholeJob
     }
 
     /// <summary>One job's figures. <see cref="OverheadShare"/> is the part of the wall time not spent fetching and
-    /// storing bodies: the plan and summary activities (nothing is fetched while they run) plus every batch's
-    /// bookkeeping (reading its manifest before its first fetch starts, writing its results after its last fetch ends)
-    /// divided by the window, since that many batches keep their bookkeeping on parallel paths.</summary>
+    /// storing bodies: the plan and summary activities (nothing is fetched while they run) plus every lane call's
+    /// bookkeeping (reading the job and the first manifest before its first fetch starts, committing after its last fetch
+    /// ends; what it reads and commits between overlaps its fetches) divided by the window, since that many lane calls
+    /// keep their bookkeeping on parallel paths.</summary>
     internal sealed record JobOutcome(TimeSpan Wall, TimeSpan Cpu, double IdleShare, double AverageInFlight, TimeSpan Intake,
         TimeSpan Plan, TimeSpan Summary, TimeSpan Bookkeeping, int Batches, int Window)
     {
@@ -273,7 +274,7 @@ internal static class WholeJob
     }
 
     /// <summary>Times a job from inside its services: every fetch (engine decorator) and every activity (activities
-    /// decorator), the same for both runners. A batch's fetches find their batch through an async-local clock.</summary>
+    /// decorator), the same for both runners. A lane call's fetches find their call through an async-local clock.</summary>
     internal sealed class JobTimings
     {
         private static readonly AsyncLocal<BatchClock?> CurrentBatch = new();
@@ -367,14 +368,17 @@ internal static class WholeJob
                 return plan;
             }
 
-            public async Task<BatchStats> FetchBatchAsync(BatchWork batch, CancellationToken cancellationToken)
+            public async Task<LaneProgress> FetchLaneAsync(LaneWork lane, IProgress<BatchStats>? committed, CancellationToken cancellationToken)
             {
                 var clock = new BatchClock();
                 CurrentBatch.Value = clock;
                 var started = Stopwatch.GetTimestamp();
+                var batches = 0;
                 try
                 {
-                    return await inner.FetchBatchAsync(batch, cancellationToken);
+                    var progress = await inner.FetchLaneAsync(lane, committed, cancellationToken);
+                    batches = progress.Stats.Batches;
+                    return progress;
                 }
                 finally
                 {
@@ -385,7 +389,7 @@ internal static class WholeJob
                     lock (timings._lock)
                     {
                         timings._bookkeeping += bookkeeping;
-                        timings._batches++;
+                        timings._batches += batches;
                     }
                 }
             }

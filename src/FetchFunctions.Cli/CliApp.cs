@@ -191,7 +191,7 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
     private void DescribeJobOptions()
     {
         var d = _defaults;
-        _concurrency.Description = $"Fetches in flight per batch (default: {d.MaxConcurrency} (Crawl:MaxConcurrency), also the most allowed).";
+        _concurrency.Description = $"Fetches in flight per lane call (one host group's batches, fetched continuously) (default: {d.MaxConcurrency} (Crawl:MaxConcurrency), also the most allowed).";
         _perHost.Description = $"Fetches in flight per host, across the whole job (default: {d.MaxConcurrencyPerHost} (Crawl:MaxConcurrencyPerHost)).";
         _perHostDelay.Description = $"Least milliseconds between two request starts to one host, across the whole job; a robots.txt Crawl-delay may raise it (default: {d.PerHostDelay.TotalMilliseconds:0} (Crawl:PerHostDelay)).";
         _retries.Description = $"Retries per URL on 408/429/5xx and network errors (default: {d.MaxRetries} (Fetch:MaxRetries)).";
@@ -205,7 +205,7 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
         _allowNetwork.Description = "A CIDR range the SSRF guard lets through, e.g. 127.0.0.1/32 (repeatable; default: "
             + (d.AllowedNetworks.Count == 0 ? "none" : string.Join(",", d.AllowedNetworks)) + " (Fetch:AllowedNetworks)).";
         _batchSize.Description = $"URLs per batch (default: {d.BatchSize} (Crawl:BatchSize), at most {d.MaxBatchSize} (Crawl:MaxBatchSize)).";
-        _batchesInFlight.Description = $"Batches in flight per job (default: {d.MaxBatchesInFlight} (Crawl:MaxBatchesInFlight)).";
+        _batchesInFlight.Description = $"Lane calls in flight per job (each fetches one host group's batches; an independent batch is a lane of one) (default: {d.MaxBatchesInFlight} (Crawl:MaxBatchesInFlight)).";
         _depth.Description = $"Follow links this many steps from the seeds; 0 fetches the seeds only (default: no link discovery; at most {d.MaxDepth} (Crawl:MaxDepth)).";
         _maxPages.Description = $"Pages the whole crawl fetches at most, seeds included (default: {d.MaxPages} (Crawl:MaxPages), also the most allowed).";
     }

@@ -28,7 +28,8 @@ internal static class CrawlJobsServiceCollectionExtensions
         services.TryAddSingleton<ICrawlIntake, CrawlIntake>();
         services.TryAddSingleton<CrawlPlanner>();
         services.TryAddSingleton<Discovery.Frontier>();
-        services.TryAddSingleton<BatchFetcher>();
+        services.TryAddSingleton<LaneFetcher>();
+        services.TryAddSingleton<LaneActivity>();
         services.TryAddSingleton<JobHosts>();
         services.TryAddSingleton<SummaryWriter>();
         services.TryAddSingleton<WarcStore>();

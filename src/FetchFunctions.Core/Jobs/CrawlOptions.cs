@@ -69,18 +69,19 @@ internal sealed class CrawlOptions
     [Range(1, 10_000)]
     public int MaxBatchSize { get; set; } = 500;
 
-    /// <summary>Batches of one job in flight at once (the fan-out window), default and upper bound. Default 8.
-    /// Together with <see cref="MaxConcurrency"/> it bounds a job's parallel fetches.</summary>
+    /// <summary>Lane calls of one job in flight at once (the fan-out window; an independent batch is a lane of one),
+    /// default and upper bound. Default 8. Together with <see cref="MaxConcurrency"/> it bounds a job's parallel fetches.</summary>
     [Range(1, 256)]
     public int MaxBatchesInFlight { get; set; } = 8;
 
-    /// <summary>Fetches in flight within one batch activity, default and upper bound. Default 16.
+    /// <summary>Fetches in flight within one lane call, default and upper bound. Default 16.
     /// A job fetches at most <see cref="MaxBatchesInFlight"/> times this in parallel.</summary>
     [Range(1, 1024)]
     public int MaxConcurrency { get; set; } = 16;
 
     /// <summary>Fetches of one host in flight, default and upper bound. Default 4. It holds for the whole job: the planner
-    /// puts a host in one batch or in one lane of batches, of which the orchestration runs one at a time.</summary>
+    /// puts a host in one batch or in one lane of batches, and a lane has at most one call in flight, whose host queues
+    /// hold the limit across all the batches it has open.</summary>
     [Range(1, 1024)]
     public int MaxConcurrencyPerHost { get; set; } = 4;
 
@@ -111,11 +112,25 @@ internal sealed class CrawlOptions
     [Range(0, 100_000)]
     public int MaxFailedUrlsInSummary { get; set; } = 1000;
 
-    /// <summary>When a batch activity stops: no fetch starts after it, fetches still running are stopped, and both are
-    /// reported as timeouts. Default 8 minutes; more than Fetch:FetchDeadline and at least 30 s less than
-    /// <see cref="FunctionTimeout"/>, which leaves time to write the results.</summary>
+    /// <summary>When a lane call (activity) stops fetching, counted from its start: no fetch starts after it, fetches still
+    /// running are stopped, and both are reported as timeouts. Default 8 minutes; at least <see cref="LaneBudget"/> plus
+    /// Fetch:FetchDeadline, and at least 30 s less than <see cref="FunctionTimeout"/>, which leaves time to commit.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan BatchDeadline { get; set; } = TimeSpan.FromMinutes(8);
+
+    /// <summary>When a lane call stops opening batches, counted from its start: it then lets the batches it opened finish
+    /// (each fetch still bounded by <see cref="BatchDeadline"/>), commits them and returns its cursor, and the orchestration
+    /// calls the lane again from there. So orchestration history grows by one call per budget, not per batch. Default
+    /// 5 minutes; at most <see cref="BatchDeadline"/> − Fetch:FetchDeadline, so a fetch started just before the budget can
+    /// still finish.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan LaneBudget { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Batches one lane call keeps open (started, not yet committed). A batch is committed as soon as all its URLs
+    /// are done, so a slow URL holds only its own batch open while later batches of the lane run and commit; this bounds
+    /// the URLs and results a call holds in memory, and what a crash fetches again. Default 16.</summary>
+    [Range(1, 256)]
+    public int LaneBatchesOpen { get; set; } = 16;
 
     /// <summary>The host's function timeout (host.json <c>functionTimeout</c>). Default 10 minutes, the Consumption plan's limit.</summary>
     [Range(typeof(TimeSpan), "00:00:31", "1.00:00:00")]
@@ -139,6 +154,7 @@ internal sealed class CrawlOptions
     /// further down a bigger page are not seen. Default 2 MiB (2,097,152 bytes).</summary>
     [Range(1024, 64 * 1024 * 1024)]
     public int LinkParseBytes { get; set; } = 2 * 1024 * 1024;
+
     /// <summary>Where a job's bodies go unless the job says: <c>warc</c> (the default: WARC/1.1 files per batch under
     /// <c>{jobId}/warc/</c> with a CDXJ index, one storage write per few MiB of records) or <c>blobs</c> (one blob per body
     /// under <c>{jobId}/bodies/</c>). See docs/storage-format.md.</summary>
@@ -152,6 +168,6 @@ internal sealed class CrawlOptions
     [Range(1024L * 1024, 50_000_000_000L)]
     public long WarcFileBytes { get; set; } = 1_000_000_000;
 
-    /// <summary>Time a batch activity keeps after <see cref="BatchDeadline"/> to write its results.</summary>
+    /// <summary>Time a lane call keeps after <see cref="BatchDeadline"/> to commit its batches.</summary>
     public static readonly TimeSpan ResultWriteMargin = TimeSpan.FromSeconds(30);
 }

@@ -6,7 +6,8 @@ namespace FetchFunctions.Core.Jobs;
 
 /// <summary>Cross-field rules of <see cref="CrawlOptions"/>, including the ones that chain into <see cref="FetchOptions"/>:
 /// Fetch:AttemptTimeout &lt; Fetch:TotalTimeout ≤ Fetch:FetchDeadline (checked by the engine's own validator) &lt;
-/// Crawl:BatchDeadline &lt; Crawl:FunctionTimeout − 30 s, so that a batch activity never outlives the function timeout.</summary>
+/// Crawl:BatchDeadline &lt; Crawl:FunctionTimeout − 30 s, so that a lane call never outlives the function timeout, and
+/// Crawl:LaneBudget + Fetch:FetchDeadline ≤ Crawl:BatchDeadline, so a fetch started at the budget can finish.</summary>
 internal sealed class CrawlOptionsValidator(IOptions<FetchOptions> fetchOptions) : IValidateOptions<CrawlOptions>
 {
     public ValidateOptionsResult Validate(string? name, CrawlOptions options)
@@ -65,6 +66,12 @@ internal sealed class CrawlOptionsValidator(IOptions<FetchOptions> fetchOptions)
         {
             failures.Add($"Fetch:FetchDeadline ({fetch.FetchDeadline}) must be less than Crawl:BatchDeadline ({options.BatchDeadline}), "
                 + "or no fetch could finish within a batch.");
+        }
+
+        if (fetch is not null && options.LaneBudget + fetch.FetchDeadline > options.BatchDeadline)
+        {
+            failures.Add($"Crawl:LaneBudget ({options.LaneBudget}) plus Fetch:FetchDeadline ({fetch.FetchDeadline}) must not exceed "
+                + $"Crawl:BatchDeadline ({options.BatchDeadline}), or a fetch started just before a lane call's budget could not finish.");
         }
 
         if (options.MaxCrawlDelay >= options.BatchDeadline)

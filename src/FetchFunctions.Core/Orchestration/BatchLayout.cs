@@ -3,7 +3,8 @@ namespace FetchFunctions.Core.Orchestration;
 /// <summary>How a job's URLs map to batches, grouped by host so that per-host limits hold job-wide:
 /// <list type="bullet">
 /// <item>a host with more URLs than its share of a batch (B / hosts per lane, see <see cref="Assign"/>) goes to a
-/// <em>lane</em>: consecutive batches holding only the lane's hosts, which the orchestration runs one at a time;</item>
+/// <em>lane</em>: consecutive batches holding only the lane's hosts, which the orchestration runs as one stream of lane
+/// calls, each fetching its batches through one set of host queues;</item>
 /// <item>every other host lies wholly inside one batch, packed with other small hosts (next fit, in order of first
 /// appearance): such batches are independent.</item>
 /// </list>
@@ -186,7 +187,7 @@ internal static class BatchLayout
     }
 
     /// <summary>The lanes of <paramref name="lanes"/> (laid from batch 0) clipped to batches [first, first + count),
-    /// relative to <paramref name="first"/>: the lanes a shard of those batches must run one batch at a time.</summary>
+    /// relative to <paramref name="first"/>: the lanes a shard of those batches must run one call at a time.</summary>
     public static IReadOnlyList<LaneRun> LanesWithin(IReadOnlyList<LaneRun> lanes, int first, int count)
     {
         ArgumentNullException.ThrowIfNull(lanes);

@@ -10,7 +10,7 @@ internal sealed record BatchManifest(string JobId, int BatchIndex, IReadOnlyList
 internal sealed record ShardManifestHeader(string JobId, int ShardIndex, int FirstBatch, long[] Offsets);
 
 /// <summary>One line of a batch's results (<c>{jobId}/results/{index}.ndjson</c>): the outcome of one URL, as the engine
-/// reported it (see <see cref="FetchResult"/>) plus its host; <see cref="Started"/> is false when the batch deadline came
+/// reported it (see <see cref="FetchResult"/>) plus its host; <see cref="Started"/> is false when the batch deadline (Crawl:BatchDeadline, counted from the lane call's start) came
 /// before the fetch could start.</summary>
 internal sealed record UrlResult(
     string Url,

@@ -11,10 +11,11 @@ namespace FetchFunctions.Core.Orchestration;
 /// fixed order and results merged in the order they complete (which the history records).</summary>
 public static partial class CrawlOrchestration
 {
-    /// <summary>Plans the job, fetches its batches with at most <see cref="CrawlPlan.MaxBatchesInFlight"/> in flight
-    /// (directly, or through shard sub-orchestrations when the job has more than one shard), then writes the summary.
-    /// At most one batch of a lane (consecutive batches that alone hold their hosts, see <see cref="BatchLayout"/>) is in
-    /// flight at a time: with shards, two shards that share a lane never run at the same time.</summary>
+    /// <summary>Plans the job, fetches its lanes with at most <see cref="CrawlPlan.MaxBatchesInFlight"/> lane calls in
+    /// flight (directly, or through shard sub-orchestrations when the job has more than one shard), then writes the
+    /// summary. A lane (consecutive batches that alone hold their hosts, see <see cref="BatchLayout"/>; an independent
+    /// batch is a lane of one) is a stream of calls, one in flight at a time, each from the cursor the previous returned:
+    /// with shards, two shards that share a lane never run at the same time.</summary>
     public static async Task<CrawlSummary> RunJobAsync(ICrawlOrchestrationContext context, JobTicket ticket)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -32,16 +33,17 @@ public static partial class CrawlOrchestration
         if (plan.ShardCount <= 1)
         {
             totals = await FanOutAsync(BatchLayout.Streams(plan.Lanes, plan.BatchCount), plan.MaxBatchesInFlight,
-                index => context.CallActivityAsync<BatchStats>(CrawlFunctionNames.FetchBatchActivity,
-                    new BatchWork(plan.JobId, index, plan.BatchesPerShard) { PlanId = plan.PlanId }),
+                (first, count, from) => context.CallActivityAsync<LaneProgress>(CrawlFunctionNames.FetchLaneActivity,
+                    new LaneWork(plan.JobId, first, count, from, plan.BatchesPerShard, plan.PlanId)),
                 Report);
         }
         else
         {
             var shards = Shards(plan);
             totals = await FanOutAsync(ShardStreams(plan), ShardsInFlight(plan),
-                index => context.CallSubOrchestratorAsync<BatchStats>(
-                    CrawlFunctionNames.ShardOrchestrator, ShardInstanceId(plan.JobId, index), shards[index]),
+                async (_, _, index) => new LaneProgress(
+                    await context.CallSubOrchestratorAsync<BatchStats>(CrawlFunctionNames.ShardOrchestrator, ShardInstanceId(plan.JobId, index), shards[index]),
+                    index + 1),
                 Report);
         }
 
@@ -52,17 +54,19 @@ public static partial class CrawlOrchestration
         return summary;
     }
 
-    /// <summary>Fetches a shard's batches with at most <see cref="ShardWork.MaxBatchesInFlight"/> in flight, one at a time
-    /// per lane, and returns their merged statistics.</summary>
+    /// <summary>Fetches a shard's lanes with at most <see cref="ShardWork.MaxBatchesInFlight"/> lane calls in flight, one
+    /// at a time per lane, and returns their merged statistics.</summary>
     public static async Task<BatchStats> RunShardAsync(ICrawlOrchestrationContext context, ShardWork shard)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(shard);
         context.SetCustomStatus(new CrawlProgress(0, shard.BatchCount, 0, shard.UrlCount, 0));
+        var first = shard.FirstBatch;
         var totals = await FanOutAsync(BatchLayout.Streams(shard.Lanes, shard.BatchCount), shard.MaxBatchesInFlight,
-            index => context.CallActivityAsync<BatchStats>(
-                CrawlFunctionNames.FetchBatchActivity, new BatchWork(shard.JobId, shard.FirstBatch + index, shard.BatchesPerShard) { PlanId = shard.PlanId }),
-            totals => context.SetCustomStatus(new CrawlProgress(totals.Batches, shard.BatchCount, totals.Urls, shard.UrlCount, totals.Bytes)));
+            (start, count, from) => context.CallActivityAsync<LaneProgress>(CrawlFunctionNames.FetchLaneActivity,
+                new LaneWork(shard.JobId, first + start, count, first + from, shard.BatchesPerShard, shard.PlanId)),
+            totals => context.SetCustomStatus(new CrawlProgress(totals.Batches, shard.BatchCount, totals.Urls, shard.UrlCount, totals.Bytes)),
+            offset: first);
         LogShardCompleted(context.ReplaySafeLogger, shard.JobId, shard.ShardIndex, totals.Batches, totals.Urls);
         return totals;
     }
@@ -71,8 +75,8 @@ public static partial class CrawlOrchestration
     public static string ShardInstanceId(string jobId, int shardIndex) =>
         string.Create(CultureInfo.InvariantCulture, $"{jobId}:shard:{shardIndex:D4}");
 
-    /// <summary>The shards of a plan. The job's window of <see cref="CrawlPlan.MaxBatchesInFlight"/> batches is shared
-    /// equally among the shards in flight, so the job never has more batches in flight than its window.</summary>
+    /// <summary>The shards of a plan. The job's window of <see cref="CrawlPlan.MaxBatchesInFlight"/> lane calls is shared
+    /// equally among the shards in flight, so the job never has more lane calls in flight than its window.</summary>
     internal static IReadOnlyList<ShardWork> Shards(CrawlPlan plan)
     {
         ArgumentNullException.ThrowIfNull(plan);
@@ -115,7 +119,7 @@ public static partial class CrawlOrchestration
     }
 
     /// <summary>The largest divisor of the job's window that is at most the shard count: each shard in flight then gets
-    /// an equal share of the window, and together they keep exactly the window's batches in flight.</summary>
+    /// an equal share of the window, and together they keep exactly the window's lane calls in flight.</summary>
     internal static int ShardsInFlight(CrawlPlan plan)
     {
         var window = Math.Max(1, plan.MaxBatchesInFlight);
@@ -130,19 +134,21 @@ public static partial class CrawlOrchestration
         return 1;
     }
 
-    /// <summary>Runs the calls of <paramref name="streams"/> (consecutive ranges of indexes covering them all, in
-    /// order): the calls of one stream one at a time, in index order, and at most <paramref name="window"/> calls in
-    /// all. It starts the first call of up to <paramref name="window"/> streams; each time a call completes, the next
-    /// call of its stream takes its place, or, when that stream is done, the first call of the next stream not yet
-    /// started. So the window stays full while enough streams remain, a lane never has two calls in flight, and the
-    /// order depends only on the order of completions (which the history records). Results are merged as they
-    /// complete; a failed call fails the whole fan-out.</summary>
-    private static async Task<BatchStats> FanOutAsync(IEnumerable<(int First, int Count)> streams, int window, Func<int, Task<BatchStats>> start,
-        Action<BatchStats> progress)
+    /// <summary>Runs <paramref name="streams"/> (consecutive ranges of indexes covering them all, in order), each as a
+    /// stream of calls: <paramref name="start"/>(first, count, from) runs the stream from index <c>from</c> and returns
+    /// the merged statistics of what it finished and the stream's cursor (with <paramref name="offset"/> added: the calls
+    /// speak in absolute batch indexes), from which the next call of the stream starts, until the stream is done. At most
+    /// one call per stream and <paramref name="window"/> calls in all are in flight. It starts the first call of up to
+    /// <paramref name="window"/> streams; each time a call completes, the next call of its stream takes its place, or,
+    /// when that stream is done, the first call of the next stream not yet started. So the window stays full while enough
+    /// streams remain, and the order depends only on the order of completions (which the history records). Results are
+    /// merged as they complete; a failed call, or one that did not move its cursor, fails the whole fan-out.</summary>
+    private static async Task<BatchStats> FanOutAsync(IEnumerable<(int First, int Count)> streams, int window,
+        Func<int, int, int, Task<LaneProgress>> start, Action<BatchStats> progress, int offset = 0)
     {
         window = Math.Max(1, window);
         using var fresh = streams.GetEnumerator();
-        var inFlight = new List<(Task<BatchStats> Call, int Next, int End)>(window);
+        var inFlight = new List<(Task<LaneProgress> Call, int First, int Count, int From)>(window);
 
         bool StartFresh()
         {
@@ -151,7 +157,7 @@ public static partial class CrawlOrchestration
                 var (first, count) = fresh.Current;
                 if (count > 0)
                 {
-                    inFlight.Add((start(first), first + 1, first + count));
+                    inFlight.Add((start(first, count, first), first, count, first));
                     return true;
                 }
             }
@@ -168,13 +174,20 @@ public static partial class CrawlOrchestration
         {
             var completed = await Task.WhenAny(inFlight.Select(f => f.Call));
             var index = inFlight.FindIndex(f => f.Call == completed);
-            var (_, next, end) = inFlight[index];
+            var (_, first, count, from) = inFlight[index];
             inFlight.RemoveAt(index);
-            totals = BatchStats.Merge(totals, await completed);
+            var done = await completed;
+            totals = BatchStats.Merge(totals, done.Stats);
             progress(totals);
-            if (next < end)
+            var next = done.NextBatch - offset;
+            if (next <= from || next > first + count)
             {
-                inFlight.Add((start(next), next + 1, end));
+                throw new InvalidOperationException($"A call of stream [{first + offset}, {first + count + offset}) from {from + offset} returned cursor {done.NextBatch}.");
+            }
+
+            if (next < first + count)
+            {
+                inFlight.Add((start(first, count, next), first, count, next));
             }
             else
             {
@@ -186,7 +199,7 @@ public static partial class CrawlOrchestration
     }
 
     [LoggerMessage(Level = LogLevel.Information,
-        Message = "Crawl {JobId} planned: {UrlCount} URLs in {BatchCount} batches, {ShardCount} shards, {MaxBatchesInFlight} batches in flight")]
+        Message = "Crawl {JobId} planned: {UrlCount} URLs in {BatchCount} batches, {ShardCount} shards, {MaxBatchesInFlight} lane calls in flight")]
     private static partial void LogPlanned(ILogger logger, string jobId, int urlCount, int batchCount, int shardCount, int maxBatchesInFlight);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Crawl {JobId} shard {ShardIndex} done: {Batches} batches, {Urls} URLs")]

@@ -52,10 +52,9 @@ internal sealed class InProcessCrawlRunner(ICrawlActivities activities, TimeProv
                 var plan = await activities.PlanAsync(ticket, cancellationToken).ConfigureAwait(false);
                 state.Planned(plan);
                 return plan;
-            case (CrawlFunctionNames.FetchBatchActivity, BatchWork batch):
-                var stats = await activities.FetchBatchAsync(batch, cancellationToken).ConfigureAwait(false);
-                state.BatchDone(stats);
-                return stats;
+            case (CrawlFunctionNames.FetchLaneActivity, LaneWork lane):
+                // Progress per batch committed, not per lane call: a call may run for its whole budget.
+                return await activities.FetchLaneAsync(lane, state, cancellationToken).ConfigureAwait(false);
             case (CrawlFunctionNames.WriteSummaryActivity, SummaryWork work):
                 return await activities.WriteSummaryAsync(work, cancellationToken).ConfigureAwait(false);
             case (CrawlFunctionNames.ShardOrchestrator, ShardWork shard):
@@ -66,7 +65,7 @@ internal sealed class InProcessCrawlRunner(ICrawlActivities activities, TimeProv
     }
 
     /// <summary>What one run shares across its orchestration contexts: the calls it started and the progress so far.</summary>
-    private sealed class RunState(IProgress<CrawlProgress>? progress)
+    private sealed class RunState(IProgress<CrawlProgress>? progress) : IProgress<BatchStats>
     {
         private readonly Lock _lock = new();
         private readonly List<Task> _calls = [];
@@ -92,11 +91,11 @@ internal sealed class InProcessCrawlRunner(ICrawlActivities activities, TimeProv
 
         public void Planned(CrawlPlan plan) => Report(_ => new CrawlProgress(0, plan.BatchCount, 0, plan.UrlCount, 0));
 
-        public void BatchDone(BatchStats stats) => Report(p => p with
+        public void Report(BatchStats value) => Report(p => p with
         {
-            BatchesDone = p.BatchesDone + stats.Batches,
-            UrlsDone = p.UrlsDone + stats.Urls,
-            Bytes = p.Bytes + stats.Bytes,
+            BatchesDone = p.BatchesDone + value.Batches,
+            UrlsDone = p.UrlsDone + value.Urls,
+            Bytes = p.Bytes + value.Bytes,
         });
 
         private void Report(Func<CrawlProgress, CrawlProgress> update)

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using FetchFunctions.Core.Jobs;
 using FetchFunctions.Core.Summary;
 using Microsoft.Extensions.Logging;
@@ -29,7 +30,7 @@ public static class CrawlFunctionNames
     public const string JobOrchestrator = "CrawlJobOrchestrator";
     public const string ShardOrchestrator = "CrawlShardOrchestrator";
     public const string PlanActivity = "PlanCrawl";
-    public const string FetchBatchActivity = "FetchBatch";
+    public const string FetchLaneActivity = "FetchLane";
     public const string WriteSummaryActivity = "WriteSummary";
 }
 
@@ -38,7 +39,9 @@ public interface ICrawlActivities
 {
     Task<CrawlPlan> PlanAsync(JobTicket ticket, CancellationToken cancellationToken);
 
-    Task<BatchStats> FetchBatchAsync(BatchWork batch, CancellationToken cancellationToken);
+    /// <summary>Fetches a lane's batches from <see cref="LaneWork.FromBatch"/> until its budget, committing each batch as
+    /// soon as its URLs are done; <paramref name="committed"/> hears of each batch committed (or read back) at once.</summary>
+    Task<LaneProgress> FetchLaneAsync(LaneWork lane, IProgress<BatchStats>? committed, CancellationToken cancellationToken);
 
     Task<CrawlSummary> WriteSummaryAsync(SummaryWork work, CancellationToken cancellationToken);
 }
@@ -86,13 +89,19 @@ public sealed record ShardWork(string JobId, int ShardIndex, int BatchesPerShard
     public IReadOnlyList<LaneRun> Lanes { get; init; } = [];
 }
 
-/// <summary>One batch to fetch; its URLs are in a shard manifest blob, which the planned batches per shard name.</summary>
-public sealed record BatchWork(string JobId, int BatchIndex, int BatchesPerShard)
+/// <summary>One call of a lane: fetch batches [<see cref="FromBatch"/>, <see cref="FirstBatch"/> + <see cref="BatchCount"/>)
+/// until the call's budget. A lane is consecutive batches whose hosts are in no other batch (an independent batch is a
+/// lane of one); the batches' URLs are in shard manifest blobs, which the planned batches per shard name.</summary>
+public sealed record LaneWork(string JobId, int FirstBatch, int BatchCount, int FromBatch, int BatchesPerShard, string? PlanId)
 {
-    /// <summary>The plan the batch belongs to (<see cref="CrawlPlan.PlanId"/>): a results blob of the same plan is
-    /// read back instead of fetching again. Null (work scheduled before plans had ids) always fetches.</summary>
-    public string? PlanId { get; init; }
+    /// <summary>One past the lane's last batch.</summary>
+    [JsonIgnore]
+    public int EndBatch => FirstBatch + BatchCount;
 }
+
+/// <summary>What one lane call did: the merged statistics of the batches it committed (or read back: results of the same
+/// plan are never fetched again), and the lane's cursor, the first batch not yet committed (every batch before it is).</summary>
+public sealed record LaneProgress(BatchStats Stats, int NextBatch);
 
 /// <summary>Input of the summary activity, with the duplicates intake removed as planned (so the summary need not read
 /// the job again).</summary>

@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace FetchFunctions.Core.Robots;
 
-/// <summary>What one batch obeys for one origin: its robots.txt rules, its delay and its back-off.</summary>
+/// <summary>What one lane call obeys for one origin: its robots.txt rules, its delay and its back-off.</summary>
 internal sealed class HostPoliteness
 {
     private const int MaxPatternInReason = 200;
@@ -88,13 +88,13 @@ internal sealed class HostPoliteness
     }
 }
 
-/// <summary>The origins of one batch: what each obeys, found when the batch first needs it.</summary>
+/// <summary>The origins of one lane call: what each obeys, found when the call first needs it.</summary>
 internal interface IHostDirectory
 {
     Task<HostPoliteness> GetAsync(string origin, CancellationToken cancellationToken);
 }
 
-/// <summary>No robots.txt and no storage: back-off for the length of one batch only (for callers without a job store).</summary>
+/// <summary>No robots.txt and no storage: back-off for the length of one lane call only (for callers without a job store).</summary>
 internal sealed class TransientHostDirectory(int baseConcurrency, TimeSpan maxDelay) : IHostDirectory
 {
     public Task<HostPoliteness> GetAsync(string origin, CancellationToken cancellationToken) => Task.FromResult(

@@ -15,7 +15,7 @@ namespace FetchFunctions.Core.Robots;
 /// <summary>Finds, for each origin a batch meets, what it obeys: the job's host blob if one exists, else robots.txt
 /// fetched now through the engine (SSRF guard, redirects re-checked, at most 500 KiB read) and kept as the job's host
 /// blob, created only if absent so every batch and retry of the job uses the first outcome. One read and at most one
-/// write per origin per batch, and one more write at the end of a batch that changed the origin's back-off.</summary>
+/// write per origin per lane call, and one more write at the end of a call that changed the origin's back-off.</summary>
 internal sealed partial class JobHosts(IFetchEngine engine, JobStore store, IOptions<CrawlOptions> crawlOptions, ILogger<JobHosts> logger)
 {
     /// <summary>RFC 9309 2.3.1.2: follow at least five redirects.</summary>
@@ -26,7 +26,7 @@ internal sealed partial class JobHosts(IFetchEngine engine, JobStore store, IOpt
     public static string BlobName(string jobId, string origin) =>
         $"{jobId}/hosts/{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(origin)))}.json";
 
-    /// <summary>The origins of one batch of <paramref name="jobId"/>, fetched under <paramref name="policy"/>.</summary>
+    /// <summary>The origins of one lane call of <paramref name="jobId"/>, fetched under <paramref name="policy"/>.</summary>
     public BatchHosts Open(string jobId, FetchPolicy policy, int baseConcurrency) => new(this, jobId, policy, baseConcurrency, crawlOptions.Value);
 
     private async Task<(HostRecord Record, ETag ETag, bool FetchedNow)> LoadAsync(string jobId, string origin, FetchPolicy policy, bool respect,
@@ -157,7 +157,7 @@ internal sealed partial class JobHosts(IFetchEngine engine, JobStore store, IOpt
     [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Crawl {JobId}: robots.txt of {Origin}: {Outcome}")]
     private static partial void LogRobots(ILogger logger, string jobId, string origin, RobotsOutcome outcome);
 
-    /// <summary>The origins of one batch. Each is looked up once; <see cref="SaveAsync"/> keeps changed back-off states.</summary>
+    /// <summary>The origins of one lane call. Each is looked up once; <see cref="SaveAsync"/> keeps changed back-off states.</summary>
     internal sealed class BatchHosts(JobHosts owner, string jobId, FetchPolicy policy, int baseConcurrency, CrawlOptions options) : IHostDirectory
     {
         private readonly ConcurrentDictionary<string, Lazy<Task<(HostPoliteness Host, ETag ETag)>>> _hosts = new(StringComparer.Ordinal);

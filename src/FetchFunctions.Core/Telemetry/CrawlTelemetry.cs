@@ -16,6 +16,7 @@ internal sealed class CrawlTelemetry
 {
     public const string JobSpan = "fetchfn.job";
     public const string PlanSpan = "fetchfn.plan";
+    public const string LaneSpan = "fetchfn.lane";
     public const string BatchSpan = "fetchfn.batch";
     public const string SummarySpan = "fetchfn.summary";
     public const string FetchSpan = "fetchfn.fetch";
@@ -25,6 +26,8 @@ internal sealed class CrawlTelemetry
 
     public const string JobIdTag = "fetchfn.job.id";
     public const string BatchIndexTag = "fetchfn.batch.index";
+    public const string LaneFirstTag = "fetchfn.lane.first";
+    public const string LaneFromTag = "fetchfn.lane.from";
     public const string UrlsTag = "fetchfn.urls";
     public const string FailedTag = "fetchfn.failed";
     public const string BytesTag = "fetchfn.bytes";
@@ -78,7 +81,7 @@ internal sealed class CrawlTelemetry
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = FetchSeconds });
         _breaker = meter.CreateCounter<long>("fetchfn.breaker.transitions", "{transition}", "Circuit breaker state changes, by host and new state.");
         _blocked = meter.CreateCounter<long>("fetchfn.blocked", "{url}", "URLs not fetched: disallowed by robots.txt, or blocked by the address policy.");
-        _batchDuration = meter.CreateHistogram("fetchfn.batch.duration", "s", "Wall time of one batch fetched (batches read back from storage are not timed).",
+        _batchDuration = meter.CreateHistogram("fetchfn.batch.duration", "s", "Wall time of one batch fetched, from its opening to its commit (batches read back from storage are not timed).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = BatchSeconds });
         _storageErrors = meter.CreateCounter<long>("fetchfn.storage.errors", "{error}", "Failed storage requests that were retried or gave up.");
     }
@@ -145,7 +148,27 @@ internal sealed class CrawlTelemetry
         }
     }
 
-    public static Activity? StartBatch(BatchWork batch)
+    /// <summary>The span of one lane call (the activity): its batches' spans are its children.</summary>
+    public static Activity? StartLane(LaneWork lane)
+    {
+        if (!Source.HasListeners())
+        {
+            return null;
+        }
+
+        var activity = Source.StartActivity(LaneSpan, ActivityKind.Internal);
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag(JobIdTag, lane.JobId);
+            activity.SetTag(LaneFirstTag, lane.FirstBatch);
+            activity.SetTag(LaneFromTag, lane.FromBatch);
+        }
+
+        return activity;
+    }
+
+    /// <summary>The span of one batch, from its opening to its commit: its fetch spans are its children.</summary>
+    public static Activity? StartBatch(string jobId, int batchIndex)
     {
         if (!Source.HasListeners())
         {
@@ -155,8 +178,8 @@ internal sealed class CrawlTelemetry
         var activity = Source.StartActivity(BatchSpan, ActivityKind.Internal);
         if (activity is { IsAllDataRequested: true })
         {
-            activity.SetTag(JobIdTag, batch.JobId);
-            activity.SetTag(BatchIndexTag, batch.BatchIndex);
+            activity.SetTag(JobIdTag, jobId);
+            activity.SetTag(BatchIndexTag, batchIndex);
         }
 
         return activity;

@@ -21,9 +21,9 @@ public sealed class CrawlActivityFunctions
     public Task<CrawlPlan> PlanCrawl([ActivityTrigger] JobTicket ticket, CancellationToken cancellationToken) =>
         _activities.PlanAsync(ticket, cancellationToken);
 
-    [Function(CrawlFunctionNames.FetchBatchActivity)]
-    public Task<BatchStats> FetchBatch([ActivityTrigger] BatchWork batch, CancellationToken cancellationToken) =>
-        _activities.FetchBatchAsync(batch, cancellationToken);
+    [Function(CrawlFunctionNames.FetchLaneActivity)]
+    public Task<LaneProgress> FetchLane([ActivityTrigger] LaneWork lane, CancellationToken cancellationToken) =>
+        _activities.FetchLaneAsync(lane, null, cancellationToken);
 
     [Function(CrawlFunctionNames.WriteSummaryActivity)]
     public Task<CrawlSummary> WriteSummary([ActivityTrigger] SummaryWork work, CancellationToken cancellationToken) =>

@@ -30,6 +30,7 @@ internal sealed class LoopbackServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, HeldRequests> _held = new(StringComparer.Ordinal);
     private readonly long _startedAt = Stopwatch.GetTimestamp();
     private readonly ConcurrentDictionary<string, HostLoad> _loads = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _politeHolds = new(StringComparer.Ordinal);
 
     private LoopbackServer(WebApplication app) => _app = app;
 
@@ -83,6 +84,10 @@ internal sealed class LoopbackServer : IAsyncDisposable
     /// <summary>What the <c>/polite</c> endpoint saw of one run on one host (<paramref name="host"/> as the request named
     /// it, e.g. "127.0.0.2"), or on all hosts together (<paramref name="host"/> "*").</summary>
     public HostLoad Load(string run, string host) => _loads.GetOrAdd($"{run}@{host}", _ => new HostLoad());
+
+    /// <summary>What a <c>/polite</c> request with a negative hold waits for: it answers once the test completes this.</summary>
+    public TaskCompletionSource PoliteHold(string run) =>
+        _politeHolds.GetOrAdd(run, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
 
     /// <summary>A server on <paramref name="hosts"/> loopback addresses, 127.0.0.1 upwards, each on a port of its own.</summary>
     public static async Task<LoopbackServer> StartAsync(int hosts = 1)
@@ -340,7 +345,7 @@ internal sealed class LoopbackServer : IAsyncDisposable
             }
         });
 
-        // A small page after holding the request `holdMs`; records per run and host (and for all hosts, "*") the requests
+        // A small page after holding the request `holdMs` (negative: until the test releases PoliteHold(run)); records per run and host (and for all hosts, "*") the requests
         // in flight and when each arrived. A request counts as in flight until its response starts, so a client that has
         // its response can never be seen overlapping its next request.
         app.MapGet("/polite/{run}/{id:int}/{holdMs:int}", async (HttpContext context, string run, int id, int holdMs) =>
@@ -354,7 +359,7 @@ internal sealed class LoopbackServer : IAsyncDisposable
 
             try
             {
-                await Task.Delay(holdMs, context.RequestAborted);
+                await (holdMs < 0 ? PoliteHold(run).Task.WaitAsync(context.RequestAborted) : Task.Delay(holdMs, context.RequestAborted));
             }
             finally
             {

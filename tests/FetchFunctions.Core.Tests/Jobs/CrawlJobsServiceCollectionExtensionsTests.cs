@@ -48,6 +48,7 @@ public sealed class CrawlJobsServiceCollectionExtensionsTests
     [InlineData("Crawl:BatchDeadline", "00:09:45", "Crawl:BatchDeadline")]
     [InlineData("Crawl:MaxConcurrency", "0", "MaxConcurrency")]
     [InlineData("Fetch:FetchDeadline", "00:08:00", "Fetch:FetchDeadline")]
+    [InlineData("Crawl:LaneBudget", "00:06:01", "Crawl:LaneBudget")]
     public void AddFetchFunctionsCore_InvalidCrawlSettings_FailAtStart(string key, string value, string named)
     {
         using var provider = CreateSut(new() { [key] = value });

@@ -81,7 +81,8 @@ public sealed class CrawlOptionsValidatorTests
         { "Crawl:MaxUrls", (c, _) => { c.BatchSize = 1; c.BatchesPerShard = 1; } },
         { "Crawl:MaxPages", (c, _) => { c.BatchSize = 1; c.BatchesPerShard = 1; c.MaxUrls = c.MaxInlineUrls = 100; c.MaxPages = 1_000_000; } },
         { "Crawl:AllowedPorts", (c, _) => c.AllowedPorts = [443, 70000] },
-        { "Fetch:FetchDeadline", (c, f) => f.FetchDeadline = c.BatchDeadline },
+        { "Fetch:FetchDeadline", (c, f) => { c.LaneBudget = TimeSpan.Zero; f.FetchDeadline = c.BatchDeadline; } },
+        { "Crawl:LaneBudget", (c, f) => c.LaneBudget = c.BatchDeadline - f.FetchDeadline + TimeSpan.FromSeconds(1) },
         { "Crawl:BatchDeadline", (c, _) => c.BatchDeadline = c.FunctionTimeout - TimeSpan.FromSeconds(29) },
         // A folder a job id could name: job "uploads" would own what every job may read.
         { "Crawl:UrlListPrefix", (c, _) => c.UrlListPrefix = "uploads/" },

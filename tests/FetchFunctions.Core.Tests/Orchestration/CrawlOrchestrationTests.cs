@@ -9,20 +9,27 @@ public sealed class CrawlOrchestrationTests
 {
     private const string JobId = "job-42";
 
-    /// <summary>A job of <paramref name="urls"/> URLs whose activities answer deterministically from their input.</summary>
+    /// <summary>A job of <paramref name="urls"/> URLs whose activities answer deterministically from their input. A lane
+    /// call commits at most <see cref="BatchesPerCall"/> batches (as if its budget came), so long lanes take several calls.</summary>
     private sealed class FakeJob(int urls, int batchSize = 50, int batchesPerShard = 500, int window = 8, HostLayout? layout = null)
     {
         public CrawlPlan Plan { get; } = layout is null
             ? BatchLayout.Plan(JobId, urls, duplicatesRemoved: 3, batchSize, batchesPerShard, window)
             : BatchLayout.Plan(JobId, layout, duplicatesRemoved: 3, batchesPerShard, window);
 
+        public const int BatchesPerCall = 3;
+
         public Exception? FailBatch { get; init; }
+
+        /// <summary>A lane call that returns its own starting point as the cursor.</summary>
+        public bool Stuck { get; init; }
 
         public object Respond(ScheduledCall call, object input, Recorder recorder) => input switch
         {
             JobTicket => Plan,
-            BatchWork work when FailBatch is not null && work.BatchIndex == 1 => FailBatch,
-            BatchWork work => Stats(work.BatchIndex),
+            LaneWork work when FailBatch is not null && work.FromBatch <= 1 && 1 < work.EndBatch => FailBatch,
+            LaneWork work when Stuck => new LaneProgress(BatchStats.Empty, work.FromBatch),
+            LaneWork work => Lane(work),
             SummaryWork work => new CrawlSummary
             {
                 JobId = work.JobId, SummaryBlobName = "s", Total = work.Totals.Urls, Bytes = work.Totals.Bytes, StartedAt = work.StartedAt,
@@ -33,6 +40,12 @@ public sealed class CrawlOrchestrationTests
         };
 
         public Dictionary<string, ShardWork> ShardInputs { get; } = new(StringComparer.Ordinal);
+
+        private LaneProgress Lane(LaneWork work)
+        {
+            var next = Math.Min(work.EndBatch, work.FromBatch + BatchesPerCall);
+            return new LaneProgress(Enumerable.Range(work.FromBatch, next - work.FromBatch).Select(Stats).Aggregate(BatchStats.Empty, BatchStats.Merge), next);
+        }
 
         private BatchStats RecordShard(string instanceId, ShardWork shard, Recorder recorder)
         {
@@ -90,7 +103,17 @@ public sealed class CrawlOrchestrationTests
         return lanes;
     }
 
-    private static int BatchOf(ScheduledCall call) => System.Text.Json.JsonSerializer.Deserialize<BatchWork>(call.Input)!.BatchIndex;
+    private static LaneWork LaneOf(ScheduledCall call) => System.Text.Json.JsonSerializer.Deserialize<LaneWork>(call.Input)!;
+
+    /// <summary>The batch each call of a history starts from (-1: not a lane call).</summary>
+    private static List<int> FromBatches(OrchestrationHistory history) =>
+        [.. history.Calls.Select(c => c.Name == CrawlFunctionNames.FetchLaneActivity ? LaneOf(c).FromBatch : -1)];
+
+    /// <summary>The batches the lane calls of the histories committed, each [FromBatch, NextBatch), in call order.</summary>
+    private static List<int> Committed(IEnumerable<OrchestrationHistory> histories) =>
+        [.. histories.SelectMany(h => h.Calls.Select((c, i) => (Call: c, Index: i, History: h)))
+            .Where(c => c.Call.Name == CrawlFunctionNames.FetchLaneActivity)
+            .SelectMany(c => Enumerable.Range(LaneOf(c.Call).FromBatch, ((LaneProgress)c.History.Results[c.Index]).NextBatch - LaneOf(c.Call).FromBatch))];
 
     /// <summary>The calls in flight right after each schedule, replayed from the history's events.</summary>
     private static IEnumerable<HashSet<int>> InFlightSets(OrchestrationHistory history)
@@ -110,19 +133,22 @@ public sealed class CrawlOrchestrationTests
         }
     }
 
-    /// <summary>Asserts that a history never had two batches of one lane in flight and ran each lane in batch order.</summary>
+    /// <summary>Asserts that a history never had two calls of one lane in flight and ran each lane in batch order, each
+    /// call from the cursor the one before returned.</summary>
     private static void AssertLanesOneAtATime(OrchestrationHistory history, int?[] laneOfBatch, int firstBatch = 0)
     {
-        var batches = history.Calls.Select(c => c.Name == CrawlFunctionNames.FetchBatchActivity ? BatchOf(c) - firstBatch : -1).ToList();
+        var batches = FromBatches(history).Select(b => b < 0 ? -1 : b - firstBatch).ToList();
         foreach (var inFlight in InFlightSets(history))
         {
             var lanes = inFlight.Where(c => batches[c] >= 0).Select(c => laneOfBatch[batches[c]]).Where(l => l is not null).ToList();
             Assert.Equal(lanes.Count, lanes.Distinct().Count());
         }
 
-        foreach (var lane in batches.Where(b => b >= 0).GroupBy(b => laneOfBatch[b]).Where(g => g.Key is not null))
+        foreach (var lane in batches.Select((b, call) => (Batch: b, Call: call)).Where(c => c.Batch >= 0).GroupBy(c => laneOfBatch[c.Batch]).Where(g => g.Key is not null))
         {
-            Assert.Equal(lane.Order(), lane);
+            var calls = lane.ToList();
+            Assert.Equal(calls.Select(c => c.Batch).Order(), calls.Select(c => c.Batch));
+            Assert.All(calls.Zip(calls.Skip(1)), p => Assert.Equal(((LaneProgress)history.Results[p.First.Call]).NextBatch - firstBatch, p.Second.Batch));
         }
     }
 
@@ -137,8 +163,8 @@ public sealed class CrawlOrchestrationTests
         Assert.Equal(CrawlFunctionNames.PlanActivity, calls[0].Name);
         Assert.Equal(CrawlFunctionNames.WriteSummaryActivity, calls[^1].Name);
         var batches = calls.Skip(1).SkipLast(1).ToList();
-        Assert.All(batches, c => Assert.Equal(CrawlFunctionNames.FetchBatchActivity, c.Name));
-        Assert.Equal(Enumerable.Range(0, 25).Select(i => Json(new BatchWork(JobId, i, 500))), batches.Select(c => c.Input));
+        Assert.All(batches, c => Assert.Equal(CrawlFunctionNames.FetchLaneActivity, c.Name));
+        Assert.Equal(Enumerable.Range(0, 25).Select(i => Json(new LaneWork(JobId, i, 1, i, 500, null))), batches.Select(c => c.Input));
         Assert.Equal(1234, summary.Total);
         Assert.Equal(Enumerable.Range(0, 25).Sum(i => 1000L * i), summary.Bytes);
     }
@@ -261,9 +287,10 @@ public sealed class CrawlOrchestrationTests
         Assert.Equal(1 + shards, recorder.Histories.Count);
         Assert.All(recorder.Histories.Values, h => Assert.InRange(h.Calls.Count, 1, CrawlOptions.MaxCallsPerOrchestration));
         Assert.Equal(2 + shards, recorder.Histories[JobId].Calls.Count);
-        var fetched = recorder.Histories.Values.SelectMany(h => h.Calls).Where(c => c.Name == CrawlFunctionNames.FetchBatchActivity).ToList();
+        var fetched = recorder.Histories.Values.SelectMany(h => h.Calls).Where(c => c.Name == CrawlFunctionNames.FetchLaneActivity).ToList();
         Assert.Equal(batches, fetched.Count);
         Assert.Equal(batches, fetched.Distinct().Count());
+        Assert.Equal(Enumerable.Range(0, batches), Committed(recorder.Histories.Values).Order());
         Assert.Equal(urls, summary.Total);
         Assert.Equal(
             Enumerable.Range(0, shards).Select(i => CrawlOrchestration.ShardInstanceId(JobId, i)),
@@ -322,7 +349,7 @@ public sealed class CrawlOrchestrationTests
 
         var (stats, history) = Record("shard", context => CrawlOrchestration.RunShardAsync(context, shard), sut.Respond, new Recorder(6));
 
-        Assert.Equal(Enumerable.Range(200, 50).Select(i => Json(new BatchWork(JobId, i, 100))), history.Calls.Select(c => c.Input));
+        Assert.Equal(Enumerable.Range(200, 50).Select(i => Json(new LaneWork(JobId, i, 1, i, 100, null))), history.Calls.Select(c => c.Input));
         Assert.All(history.InFlightAtSchedule, n => Assert.InRange(n, 1, 3));
         Assert.Equal(50, stats.Batches);
         Assert.Equal(500, stats.Urls);
@@ -336,6 +363,16 @@ public sealed class CrawlOrchestrationTests
 
         Assert.Equal([CrawlFunctionNames.PlanActivity, CrawlFunctionNames.WriteSummaryActivity], recorder.Histories[JobId].Calls.Select(c => c.Name));
         Assert.Equal(0, summary.Total);
+    }
+
+    [Fact]
+    public void RunJobAsync_LaneCallReturnsItsOwnStart_FailsInsteadOfCallingForever()
+    {
+        var sut = new FakeJob(500, 50) { Stuck = true };
+
+        var ex = Assert.Throws<InvalidOperationException>(() => sut.Run(seed: 1));
+
+        Assert.Contains("returned cursor", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -364,7 +401,8 @@ public sealed class CrawlOrchestrationTests
         Assert.Equal(1, sut.Plan.ShardCount);
         AssertLanesOneAtATime(history, LaneOfBatch(sut.Plan));
         Assert.All(history.InFlightAtSchedule, n => Assert.InRange(n, 1, 8));
-        Assert.Equal(Enumerable.Range(0, sut.Plan.BatchCount), history.Calls.Where(c => c.Name == CrawlFunctionNames.FetchBatchActivity).Select(BatchOf).Order());
+        Assert.Equal(Enumerable.Range(0, sut.Plan.BatchCount), Committed([history]).Order());
+        Assert.Contains(history.Calls, c => c.Name == CrawlFunctionNames.FetchLaneActivity && LaneOf(c).FromBatch > LaneOf(c).FirstBatch);
         Assert.Equal(sut.Plan.UrlCount, summary.Total);
     }
 
@@ -381,11 +419,21 @@ public sealed class CrawlOrchestrationTests
         var history = recorder.Histories[JobId];
         var laneOf = LaneOfBatch(sut.Plan);
         AssertLanesOneAtATime(history, laneOf);
-        // After every completion and what the logic scheduled at once, either the window is full or every batch not yet
-        // started is held back by a batch of its own lane in flight.
+        // After every completion and what the logic scheduled at once, either the window is full or every lane (an
+        // independent batch is a lane of one) has started: a lane with calls left always has its next one in flight.
+        var streams = BatchLayout.Streams(sut.Plan.Lanes, sut.Plan.BatchCount).ToList();
+        var streamOf = new int[sut.Plan.BatchCount];
+        for (var stream = 0; stream < streams.Count; stream++)
+        {
+            for (var b = streams[stream].First; b < streams[stream].First + streams[stream].Count; b++)
+            {
+                streamOf[b] = stream;
+            }
+        }
+
         var started = new HashSet<int>();
         var inFlight = new HashSet<int>();
-        var batches = history.Calls.Select(c => c.Name == CrawlFunctionNames.FetchBatchActivity ? BatchOf(c) : -1).ToList();
+        var batches = FromBatches(history);
         var checks = 0;
         for (var e = 0; e < history.Events.Count; e++)
         {
@@ -397,25 +445,23 @@ public sealed class CrawlOrchestrationTests
 
             if (scheduled)
             {
-                started.Add(batches[call]);
-                inFlight.Add(batches[call]);
+                started.Add(streamOf[batches[call]]);
+                inFlight.Add(call);
             }
             else
             {
-                inFlight.Remove(batches[call]);
+                inFlight.Remove(call);
             }
 
             var settled = e + 1 == history.Events.Count || !history.Events[e + 1].Scheduled;
             if (settled && inFlight.Count > 0)
             {
-                var busyLanes = inFlight.Select(b => laneOf[b]).Where(l => l is not null).ToHashSet();
-                var couldStart = Enumerable.Range(0, sut.Plan.BatchCount).Any(b => !started.Contains(b) && (laneOf[b] is null || !busyLanes.Contains(laneOf[b])));
-                Assert.True(inFlight.Count == 8 || !couldStart, $"event {e}: {inFlight.Count} in flight while a batch could start");
+                Assert.True(inFlight.Count == 8 || started.Count == streams.Count, $"event {e}: {inFlight.Count} in flight while a lane could start");
                 checks++;
             }
         }
 
-        Assert.True(checks > 100);
+        Assert.True(checks >= streams.Count);
         Assert.Equal(150 + 12, sut.Plan.BatchCount);
     }
 
@@ -429,7 +475,10 @@ public sealed class CrawlOrchestrationTests
         var history = recorder.Histories[JobId];
         Assert.Equal([new LaneRun(100, 1)], sut.Plan.Lanes);
         Assert.All(history.InFlightAtSchedule, n => Assert.Equal(1, n));
-        Assert.Equal(Enumerable.Range(0, 100), history.Calls.Where(c => c.Name == CrawlFunctionNames.FetchBatchActivity).Select(BatchOf));
+        // One stream of calls, each from the cursor the one before returned.
+        Assert.Equal(Enumerable.Range(0, 34).Select(i => i * FakeJob.BatchesPerCall), history.Calls.Where(c => c.Name == CrawlFunctionNames.FetchLaneActivity)
+            .Select(c => LaneOf(c).FromBatch));
+        Assert.All(history.Calls.Where(c => c.Name == CrawlFunctionNames.FetchLaneActivity), c => Assert.Equal((0, 100), (LaneOf(c).FirstBatch, LaneOf(c).BatchCount)));
     }
 
     /// <summary>Asserts what every sharded lane job must hold: each batch run once, by one shard; shards sharing a lane
@@ -442,8 +491,7 @@ public sealed class CrawlOrchestrationTests
         var shardInputs = sut.ShardInputs.Values.OrderBy(s => s.ShardIndex).ToList();
         Assert.Equal(plan.ShardCount, shardInputs.Count);
         Assert.Equal(Enumerable.Range(0, plan.BatchCount), shardInputs.SelectMany(s => Enumerable.Range(s.FirstBatch, s.BatchCount)));
-        var fetched = recorder.Histories.Values.SelectMany(h => h.Calls).Where(c => c.Name == CrawlFunctionNames.FetchBatchActivity).Select(BatchOf);
-        Assert.Equal(Enumerable.Range(0, plan.BatchCount), fetched.Order());
+        Assert.Equal(Enumerable.Range(0, plan.BatchCount), Committed(recorder.Histories.Values).Order());
 
         var shardOfCall = job.Calls.Select(c => c.Kind == "orchestration" ? int.Parse(c.InstanceId![^4..], System.Globalization.CultureInfo.InvariantCulture) : -1).ToList();
         var lanesOfShard = shardInputs

@@ -12,7 +12,8 @@ public sealed class InProcessCrawlRunnerTests
 {
     private static readonly JobTicket Ticket = new("job-1", "job-1/job.json");
 
-    /// <summary>Activities over a planned shape; batches wait on gates the test opens, and record cancellation.</summary>
+    /// <summary>Activities over a planned shape (independent batches: lanes of one); batches wait on gates the test opens,
+    /// and record cancellation.</summary>
     private sealed class FakeActivities(CrawlPlan plan) : ICrawlActivities
     {
         public ConcurrentDictionary<int, TaskCompletionSource> Gates { get; } = new();
@@ -25,23 +26,26 @@ public sealed class InProcessCrawlRunnerTests
 
         public Task<CrawlPlan> PlanAsync(JobTicket ticket, CancellationToken cancellationToken) => Task.FromResult(plan);
 
-        public async Task<BatchStats> FetchBatchAsync(BatchWork batch, CancellationToken cancellationToken)
+        public async Task<LaneProgress> FetchLaneAsync(LaneWork lane, IProgress<BatchStats>? committed, CancellationToken cancellationToken)
         {
-            Started.Add(batch.BatchIndex);
+            var batch = lane.FromBatch;
+            Started.Add(batch);
             try
             {
-                if (batch.BatchIndex == FailBatch)
+                if (batch == FailBatch)
                 {
                     throw new InvalidOperationException("batch failed");
                 }
 
-                await Gate(batch.BatchIndex).Task.WaitAsync(cancellationToken);
-                var urls = BatchLayout.UrlsInBatch(plan.UrlCount, plan.BatchCount, batch.BatchIndex);
-                return new BatchStats { Batches = 1, Urls = urls, Succeeded = urls, Bytes = 10 * urls };
+                await Gate(batch).Task.WaitAsync(cancellationToken);
+                var urls = BatchLayout.UrlsInBatch(plan.UrlCount, plan.BatchCount, batch);
+                var stats = new BatchStats { Batches = 1, Urls = urls, Succeeded = urls, Bytes = 10 * urls };
+                committed?.Report(stats);
+                return new LaneProgress(stats, batch + 1);
             }
             catch (OperationCanceledException)
             {
-                Cancelled.Add(batch.BatchIndex);
+                Cancelled.Add(batch);
                 throw;
             }
             finally

@@ -63,8 +63,9 @@ public sealed class RobotsJobTests
 
         // Five batches one after another, then batch 0 once more, as a retried activity would run it.
         var (summary, results) = await RunAsync(host, [.. open, .. closed], new CrawlJobOptions { BatchSize = 2, MaxBatchesInFlight = 1 }, jobId);
-        var retried = await host.Provider.GetRequiredService<ICrawlActivities>().FetchBatchAsync(
-            new BatchWork(jobId, 0, host.Provider.GetRequiredService<IOptions<CrawlOptions>>().Value.BatchesPerShard), CancellationToken.None);
+        var retried = (await host.Provider.GetRequiredService<ICrawlActivities>().FetchLaneAsync(
+            new LaneWork(jobId, 0, 1, 0, host.Provider.GetRequiredService<IOptions<CrawlOptions>>().Value.BatchesPerShard, PlanId: null), null,
+            CancellationToken.None)).Stats;
 
         Assert.Equal(5, summary.Batches);
         Assert.Equal(1, server.Hits("/robots.txt"));

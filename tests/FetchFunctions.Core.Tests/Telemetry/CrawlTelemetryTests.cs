@@ -85,7 +85,7 @@ public sealed class CrawlTelemetryTests
         metrics.TryGetValue(name, out var metric) ? metric.MetricPoints.Sum(p => p.GetHistogramCount()) : 0;
 
     [Fact]
-    public async Task RunAsync_SmallJob_OneFetchSpanPerUrlUnderItsBatchUnderTheJob()
+    public async Task RunAsync_SmallJob_OneFetchSpanPerUrlUnderItsBatchUnderItsLaneCallUnderTheJob()
     {
         var server = await LoopbackServer.Shared;
 
@@ -98,7 +98,10 @@ public sealed class CrawlTelemetryTests
         var batches = recorded.Spans.Where(s => s.OperationName == CrawlTelemetry.BatchSpan).ToList();
         Assert.Equal(4, recorded.Summary.Batches);
         Assert.Equal(recorded.Summary.Batches, batches.Count);
-        Assert.All(batches, b => Assert.Equal(job.SpanId, b.ParentSpanId));
+        var lanes = recorded.Spans.Where(s => s.OperationName == CrawlTelemetry.LaneSpan).ToList();
+        Assert.NotEmpty(lanes);
+        Assert.All(lanes, l => Assert.Equal(job.SpanId, l.ParentSpanId));
+        Assert.All(batches, b => Assert.Single(lanes, l => l.SpanId == b.ParentSpanId));
         Assert.Equal([0, 1, 2, 3], batches.Select(b => (int)b.GetTagItem(CrawlTelemetry.BatchIndexTag)!).Order());
 
         var fetches = recorded.Spans.Where(s => s.OperationName == CrawlTelemetry.FetchSpan).ToList();

@@ -19,8 +19,8 @@ internal static class AppFunctionRegistry
         registry.AddOrchestratorFunc<ShardWork, BatchStats>(CrawlFunctionNames.ShardOrchestrator, (context, _) => CrawlOrchestrators.RunShard(context));
         registry.AddActivity(CrawlFunctionNames.PlanActivity, services =>
             new AppActivity<JobTicket, CrawlPlan>(services, (f, input, token) => f.PlanCrawl(input, token)));
-        registry.AddActivity(CrawlFunctionNames.FetchBatchActivity, services =>
-            new AppActivity<BatchWork, BatchStats>(services, (f, input, token) => f.FetchBatch(input, token)));
+        registry.AddActivity(CrawlFunctionNames.FetchLaneActivity, services =>
+            new AppActivity<LaneWork, LaneProgress>(services, (f, input, token) => f.FetchLane(input, token)));
         registry.AddActivity(CrawlFunctionNames.WriteSummaryActivity, services =>
             new AppActivity<SummaryWork, CrawlSummary>(services, (f, input, token) => f.WriteSummary(input, token)));
     }

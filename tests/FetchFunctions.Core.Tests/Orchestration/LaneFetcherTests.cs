@@ -8,7 +8,7 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace FetchFunctions.Core.Tests.Orchestration;
 
-public sealed class BatchFetcherTests
+public sealed class LaneFetcherTests
 {
     private static readonly FetchPolicy Policy = FetchPolicy.FromOptions(new FetchOptions()) with { AddressPolicy = AddressPolicy.Default };
 
@@ -64,14 +64,14 @@ public sealed class BatchFetcherTests
         }
     }
 
-    private static (BatchFetcher Sut, GatedEngine Engine, FakeTimeProvider Time) CreateSut()
+    private static (LaneFetcher Sut, GatedEngine Engine, FakeTimeProvider Time) CreateSut()
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         var engine = new GatedEngine(time);
-        return (new BatchFetcher(engine, time), engine, time);
+        return (new LaneFetcher(engine, time), engine, time);
     }
 
-    private static BatchLimits Limits(int max = 16, int perHost = 4, int delayMs = 0, int deadlineSeconds = 480) =>
+    private static LaneLimits Limits(int max = 16, int perHost = 4, int delayMs = 0, int deadlineSeconds = 480) =>
         new(max, perHost, TimeSpan.FromMilliseconds(delayMs), TimeSpan.FromSeconds(deadlineSeconds));
 
     private static List<string> Urls(int hosts, int perHost) =>
