@@ -2,6 +2,7 @@ using FetchFunctions.Core.Orchestration;
 using FetchFunctions.Core.Robots;
 using FetchFunctions.Core.Storage;
 using FetchFunctions.Core.Summary;
+using FetchFunctions.Core.Warc;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -32,6 +33,8 @@ internal static class CrawlJobsServiceCollectionExtensions
         services.TryAddSingleton<ICrawlActivities, CrawlActivities>();
         services.TryAddSingleton<ICrawlRunner, InProcessCrawlRunner>();
         services.TryAddSingleton<IJobRunStore, BlobJobRunStore>();
+        services.TryAddSingleton<WaczWriter>();
+        services.TryAddSingleton<IStoredPages, StoredPageReader>();
         return services;
     }
 }

@@ -113,13 +113,15 @@ internal sealed class WarcRecord : IAsyncDisposable
 
         var headers = await head.ReadFieldsAsync(Encoding.Latin1, cancellationToken).ConfigureAwait(false);
         Stream payload = head.Remainder(limit: null);
+        long? payloadLength = ContentLength - head.Consumed;
         var transfer = WarcRecordReader.Find(headers, "Transfer-Encoding");
         if (transfer is not null && transfer.Split(',').Any(t => t.Trim().Equals("chunked", StringComparison.OrdinalIgnoreCase)))
         {
             payload = new ChunkedDecodingStream(payload);
+            payloadLength = null;
         }
 
-        return new HttpResponseRecord(status, parts.Length > 2 ? parts[2] : string.Empty, headers, payload);
+        return new HttpResponseRecord(status, parts.Length > 2 ? parts[2] : string.Empty, headers, payload, payloadLength);
     }
 
     public ValueTask DisposeAsync() => Interlocked.Exchange(ref _block, null)?.DisposeAsync() ?? ValueTask.CompletedTask;
@@ -127,8 +129,11 @@ internal sealed class WarcRecord : IAsyncDisposable
 
 /// <summary>The HTTP response stored in a response record. <see cref="Payload"/> is the body as the server sent it, of
 /// transfer coding undone; <see cref="OpenPayload"/> also undoes the content codings it knows.</summary>
-internal sealed class HttpResponseRecord(int status, string reason, IReadOnlyList<KeyValuePair<string, string>> headers, Stream payload) : IAsyncDisposable
+internal sealed class HttpResponseRecord(int status, string reason, IReadOnlyList<KeyValuePair<string, string>> headers, Stream payload, long? payloadLength) : IAsyncDisposable
 {
+    /// <summary>The payload's length as stored; null when it is chunked.</summary>
+    public long? PayloadLength { get; } = payloadLength;
+
     public int Status { get; } = status;
 
     public string Reason { get; } = reason;

@@ -14,6 +14,9 @@ internal sealed class HeadReader(Stream inner, int budget = WarcRecordReader.Max
     private int _budget = budget;
     private bool _ended;
 
+    /// <summary>The bytes of the lines read so far.</summary>
+    public long Consumed { get; private set; }
+
     /// <summary>Sets how many more bytes of lines may be read (a chunk-size line gets less than a head).</summary>
     public void ResetBudget(int bytes) => _budget = bytes;
 
@@ -28,6 +31,7 @@ internal sealed class HeadReader(Stream inner, int budget = WarcRecordReader.Max
             {
                 var lineBytes = newline - _start + 1;
                 Spend(lineBytes);
+                Consumed += lineBytes;
                 var end = newline > _start && _buffer[newline - 1] == '\r' ? newline - 1 : newline;
                 var line = encoding.GetString(_buffer, _start, end - _start);
                 _start = newline + 1;

@@ -116,8 +116,8 @@ internal static class TestWarc
         /// <summary>A results row for a URL whose body was not stored (a failure, or a status outside storeStatuses).</summary>
         public void AddUnstored(int batch, string url, int? status) =>
             File(batch).Rows.Add(status is null
-                ? $"{{\"url\":\"{url}\",\"host\":\"h\",\"bytes\":0,\"attempts\":1,\"durationMs\":1,\"errorKind\":\"Network\",\"error\":\"reset\"}}"
-                : Row(url, status.Value, "text/html", 0, null));
+                ? $"{{\"url\":\"{url}\",\"host\":\"h\",\"bytes\":0,\"attempts\":1,\"durationMs\":1,\"errorKind\":\"Connect\",\"error\":\"reset\"}}"
+                : Row(url, status.Value, "text/html", 0, status >= 400 ? "\"errorKind\":\"HttpStatus\"" : null));
 
         public async Task UploadAsync(BlobContainerClient container)
         {
