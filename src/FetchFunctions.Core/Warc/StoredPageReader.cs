@@ -91,20 +91,27 @@ internal sealed partial class StoredPageReader(JobStore store, IOptions<CrawlOpt
 
         // ... and otherwise the results rows say, batch by batch.
         UrlResult? redirected = null;
-        await foreach (var item in store.Container.GetBlobsAsync(new GetBlobsOptions { Prefix = BlobNames.BatchResultsPrefix(jobId) }, cancellationToken).ConfigureAwait(false))
+        try
         {
-            await foreach (var row in RowsAsync(item.Name, cancellationToken).ConfigureAwait(false))
+            await foreach (var item in store.Container.GetBlobsAsync(new GetBlobsOptions { Prefix = BlobNames.BatchResultsPrefix(jobId) }, cancellationToken).ConfigureAwait(false))
             {
-                if (string.Equals(row.Url, url, StringComparison.Ordinal))
+                await foreach (var row in RowsAsync(item.Name, cancellationToken).ConfigureAwait(false))
                 {
-                    return FromRow(row);
-                }
+                    if (string.Equals(row.Url, url, StringComparison.Ordinal))
+                    {
+                        return FromRow(row);
+                    }
 
-                if (redirected is null && string.Equals(row.FinalUrl, url, StringComparison.Ordinal) && FromRow(row).Location is not null)
-                {
-                    redirected = row;
+                    if (redirected is null && string.Equals(row.FinalUrl, url, StringComparison.Ordinal) && FromRow(row).Location is not null)
+                    {
+                        redirected = row;
+                    }
                 }
             }
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            // No container yet: nothing was ever stored.
         }
 
         return redirected is null ? (null, "it is not in the job's results") : FromRow(redirected);
