@@ -34,10 +34,19 @@ internal static partial class ReadbackSurt
             key.Append(':').Append(uri.Port);
         }
 
-        key.Append(')').Append(uri.AbsolutePath);
-        if (uri.Query.Length > 1)
+        // Path and query are sliced from the lowercased text: Uri would upper-case escapes such as %c3%a9 again.
+        var afterScheme = lower.IndexOf("://", StringComparison.Ordinal) + 3;
+        var pathStart = lower.IndexOfAny(['/', '?', '#'], afterScheme);
+        var rest = pathStart < 0 ? string.Empty : lower[pathStart..];
+        var hash = rest.IndexOf('#', StringComparison.Ordinal);
+        rest = hash < 0 ? rest : rest[..hash];
+        var question = rest.IndexOf('?', StringComparison.Ordinal);
+        var path = question < 0 ? rest : rest[..question];
+        var query = question < 0 ? string.Empty : rest[question..];
+        key.Append(')').Append(path.Length == 0 ? "/" : path);
+        if (query.Length > 1)
         {
-            var arguments = uri.Query[1..].Split('&');
+            var arguments = query[1..].Split('&');
             Array.Sort(arguments, StringComparer.Ordinal);
             key.Append('?').AppendJoin('&', arguments);
         }
