@@ -13,8 +13,9 @@ using Spectre.Console;
 
 namespace FetchFunctions.Cli;
 
-/// <summary>The command line: <c>crawl</c>, <c>enqueue</c>, <c>status</c> and <c>demo</c>.</summary>
-internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyDictionary<string, string?> environment)
+/// <summary>The command line: <c>crawl</c>, <c>enqueue</c>, <c>status</c>, <c>get</c>, <c>export</c> and <c>demo</c>.
+/// <paramref name="standardOutput"/> opens the byte stream <c>get</c> writes a body to (stdout unless a test gives one).</summary>
+internal sealed partial class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyDictionary<string, string?> environment, Func<Stream>? standardOutput = null)
 {
     // The operator's defaults (Core's options, as the environment sets them) are shown in --help beside each job option.
     private readonly OperatorDefaults _defaults = DefaultsFrom(environment);
@@ -124,7 +125,7 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
             error.MarkupLine("[yellow]Cancelled.[/]");
             return ExitCodes.Cancelled;
         }
-        catch (Exception ex) when (ex is RequestFailedException or HttpRequestException or InvalidOperationException or AggregateException or IOException)
+        catch (Exception ex) when (ex is RequestFailedException or HttpRequestException or InvalidOperationException or AggregateException or IOException or InvalidDataException)
         {
             error.MarkupLine($"[red]infrastructure failure:[/] {Markup.Escape(ex.Message)}");
             return ExitCodes.InfrastructureFailure;
@@ -183,6 +184,7 @@ internal sealed class CliApp(IAnsiConsole output, IAnsiConsole error, IReadOnlyD
         root.Subcommands.Add(crawl);
         root.Subcommands.Add(enqueue);
         root.Subcommands.Add(status);
+        AddReadbackCommands(root);
         root.Subcommands.Add(demo);
         return root;
     }

@@ -15,7 +15,8 @@ internal static class ExitCodes
     /// <summary>Storage or another piece of infrastructure failed.</summary>
     public const int InfrastructureFailure = 3;
 
-    /// <summary><c>status</c>: no summary is stored for that job (yet).</summary>
+    /// <summary><c>status</c>: no summary is stored for that job (yet); <c>get</c>: the job holds no stored body for that
+    /// URL (not in the job, failed, or its status not stored); <c>export</c>: no such job.</summary>
     public const int NotFound = 4;
 
     /// <summary>Cancelled by the user (Ctrl+C), as shells report SIGINT.</summary>

@@ -37,6 +37,8 @@ internal static class CrawlJobsServiceCollectionExtensions
         services.TryAddSingleton<ICrawlActivities, CrawlActivities>();
         services.TryAddSingleton<ICrawlRunner, InProcessCrawlRunner>();
         services.TryAddSingleton<IJobRunStore, BlobJobRunStore>();
+        services.TryAddSingleton<WaczWriter>();
+        services.TryAddSingleton<IStoredPages, StoredPageReader>();
         return services;
     }
 }

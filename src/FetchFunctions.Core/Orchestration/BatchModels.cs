@@ -10,8 +10,10 @@ internal sealed record BatchManifest(string JobId, int BatchIndex, IReadOnlyList
 internal sealed record ShardManifestHeader(string JobId, int ShardIndex, int FirstBatch, long[] Offsets);
 
 /// <summary>One line of a batch's results (<c>{jobId}/results/{index}.ndjson</c>): the outcome of one URL, as the engine
-/// reported it (see <see cref="FetchResult"/>) plus its host; <see cref="Started"/> is false when the batch deadline (Crawl:BatchDeadline, counted from the lane call's start) came
-/// before the fetch could start.</summary>
+/// reported it (see <see cref="FetchResult"/>) plus its host; <see cref="Started"/> is false when the batch deadline (Crawl:BatchDeadline, counted
+/// from the lane call's start) came before the fetch could start. A stored body is either a blob (<see cref="BlobName"/>, the blobs store) or a response
+/// record in one of the job's WARC files (<see cref="WarcFile"/>, a name under <c>{jobId}/warc/</c>, and the compressed
+/// record's <see cref="WarcOffset"/> and <see cref="WarcLength"/>); null fields are omitted from the line.</summary>
 internal sealed record UrlResult(
     string Url,
     string Host,

@@ -1,62 +1,55 @@
 using System.Text;
+using System.Text.RegularExpressions;
 
 namespace FetchFunctions.Core.Warc;
 
-/// <summary>The SURT urlkey of CDX(J) lines, as warcio.js (and so ReplayWeb.page) computes it: the URL lowercased, a
-/// leading <c>www.</c> (or <c>www2.</c> ...) dropped, host labels reversed and joined by ',', a non-default port after
-/// ':', then ')' and the path, then the query with its parameters sorted (ordinal).</summary>
-internal static class Surt
+/// <summary>The SURT urlkey of CDX(J) lines as warcio.js's <c>getSurt</c> writes it (its <c>cdx-index</c>, pywb and
+/// ReplayWeb.page look lines up by it): a leading <c>www</c>/<c>wwwN</c> dropped, lowercased, host labels reversed and
+/// joined by ',', a non-default port after ':', then ')' and the path, then the query with its arguments sorted
+/// (ordinal). The writer's index and the reader's lookups both use it, so they cannot disagree.</summary>
+internal static partial class Surt
 {
+    [GeneratedRegex(@"^(https?://)www\d*\.", RegexOptions.CultureInvariant)]
+    private static partial Regex LeadingWww();
+
     public static string Of(string url)
     {
         ArgumentNullException.ThrowIfNull(url);
-        if (!url.StartsWith("http:", StringComparison.OrdinalIgnoreCase) && !url.StartsWith("https:", StringComparison.OrdinalIgnoreCase))
+        if (!url.StartsWith("http:", StringComparison.Ordinal) && !url.StartsWith("https:", StringComparison.Ordinal))
         {
             return url;
         }
 
-        if (!Uri.TryCreate(url.ToLowerInvariant(), UriKind.Absolute, out var uri))
+        var lower = LeadingWww().Replace(url, "$1").ToLowerInvariant();
+        if (!Uri.TryCreate(lower, UriKind.Absolute, out var uri))
         {
             return url;
         }
 
-        var host = uri.IdnHost;
-        if (host.StartsWith("www", StringComparison.Ordinal))
-        {
-            var digits = 3;
-            while (digits < host.Length && char.IsAsciiDigit(host[digits]))
-            {
-                digits++;
-            }
-
-            if (digits < host.Length && host[digits] == '.')
-            {
-                host = host[(digits + 1)..];
-            }
-        }
-
-        var key = new StringBuilder(url.Length + 8);
-        var labels = host.Split('.');
-        for (var i = labels.Length - 1; i >= 0; i--)
-        {
-            key.Append(labels[i]);
-            if (i > 0)
-            {
-                key.Append(',');
-            }
-        }
-
+        var key = new StringBuilder(lower.Length);
+        var labels = uri.Host.Split('.');
+        Array.Reverse(labels);
+        key.AppendJoin(',', labels);
         if (!uri.IsDefaultPort)
         {
             key.Append(':').Append(uri.Port);
         }
 
-        key.Append(')').Append(uri.AbsolutePath);
-        if (uri.Query.Length > 1)
+        // Path and query are sliced from the lowercased text: Uri would upper-case escapes such as %c3%a9 again.
+        var afterScheme = lower.IndexOf("://", StringComparison.Ordinal) + 3;
+        var pathStart = lower.IndexOfAny(['/', '?', '#'], afterScheme);
+        var rest = pathStart < 0 ? string.Empty : lower[pathStart..];
+        var hash = rest.IndexOf('#', StringComparison.Ordinal);
+        rest = hash < 0 ? rest : rest[..hash];
+        var question = rest.IndexOf('?', StringComparison.Ordinal);
+        var path = question < 0 ? rest : rest[..question];
+        var query = question < 0 ? string.Empty : rest[question..];
+        key.Append(')').Append(path.Length == 0 ? "/" : path);
+        if (query.Length > 1)
         {
-            var parameters = uri.Query[1..].Split('&');
-            Array.Sort(parameters, StringComparer.Ordinal);
-            key.Append('?').AppendJoin('&', parameters);
+            var arguments = query[1..].Split('&');
+            Array.Sort(arguments, StringComparer.Ordinal);
+            key.Append('?').AppendJoin('&', arguments);
         }
 
         return key.ToString();

@@ -1,6 +1,7 @@
 using FetchFunctions.Core.Jobs;
 using FetchFunctions.Core.Orchestration;
 using FetchFunctions.Core.Summary;
+using FetchFunctions.Core.Warc;
 using FetchFunctions.Orchestration;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Extensions;
@@ -11,21 +12,25 @@ using Microsoft.Extensions.Logging;
 
 namespace FetchFunctions.Http;
 
-/// <summary>The HTTP API: submit a crawl job, read its status, cancel it. Validation, storage and every other
+/// <summary>The HTTP API: submit a crawl job, read its status, cancel it, read a stored page back. Validation, storage and every other
 /// decision are Core's; these functions translate between HTTP and Core/Durable types.</summary>
 public sealed class CrawlHttpFunctions
 {
     private const string CrawlsRoute = "crawls";
     private const string CrawlRoute = "crawls/{id}";
+    private const string PagesRoute = "crawls/{id}/pages";
 
     private readonly ICrawlIntake _intake;
+    private readonly IStoredPages _pages;
     private readonly ILogger<CrawlHttpFunctions> _logger;
 
-    public CrawlHttpFunctions(ICrawlIntake intake, ILogger<CrawlHttpFunctions> logger)
+    public CrawlHttpFunctions(ICrawlIntake intake, IStoredPages pages, ILogger<CrawlHttpFunctions> logger)
     {
         ArgumentNullException.ThrowIfNull(intake);
+        ArgumentNullException.ThrowIfNull(pages);
         ArgumentNullException.ThrowIfNull(logger);
         _intake = intake;
+        _pages = pages;
         _logger = logger;
     }
 
@@ -133,6 +138,25 @@ public sealed class CrawlHttpFunctions
 
         var statusUrl = UriHelper.BuildAbsolute(request.Scheme, request.Host, request.PathBase, request.Path);
         return new AcceptedResult(statusUrl, new CrawlCancellation(id, runtimeStatus, terminating, statusUrl));
+    }
+
+    /// <summary><c>GET /api/crawls/{id}/pages?url=...</c>: the stored body of that URL of the job, streamed with its stored
+    /// Content-Type (and Content-Encoding, when the server's coding is still applied); 404 problem details when the job
+    /// holds no stored body for it, 400 for a bad id or URL. Works while the job runs and after.</summary>
+    [Function(nameof(GetCrawlPage))]
+    public async Task<IActionResult> GetCrawlPage(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = PagesRoute)] HttpRequest request,
+        string id,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var lookup = await _pages.OpenAsync(id, request.Query["url"].ToString(), decode: false, cancellationToken);
+        return lookup switch
+        {
+            { Page: { } page } => new StoredPageResult(page),
+            { Outcome: StoredPageOutcome.NotStored } => ProblemResults.PageNotFound(lookup.Detail),
+            _ => ProblemResults.BadPageRequest(lookup.Detail),
+        };
     }
 
     /// <summary>The job's status URL, built from the request so the host's route prefix and forwarded host apply.</summary>

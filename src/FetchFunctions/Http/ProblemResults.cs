@@ -31,6 +31,12 @@ internal static class ProblemResults
     public static ObjectResult NotFound(string jobId) =>
         Create(StatusCodes.Status404NotFound, "No such crawl job.", $"No orchestration exists for job '{jobId}'.", problems: null);
 
+    public static ObjectResult PageNotFound(string detail) =>
+        Create(StatusCodes.Status404NotFound, "No stored page.", detail, problems: null);
+
+    public static ObjectResult BadPageRequest(string detail) =>
+        Create(StatusCodes.Status400BadRequest, "The page request is invalid.", detail, problems: null);
+
     public static ObjectResult Conflict(string jobId, string runtimeStatus, string statusUrl) =>
         Create(StatusCodes.Status409Conflict, "The job id is taken.",
             $"Job '{jobId}' has a run that is {runtimeStatus}, which is not replaced (see {statusUrl}). Submit under a new id; a run in progress can be cancelled first with DELETE.",

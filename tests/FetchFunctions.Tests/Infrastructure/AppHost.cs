@@ -154,6 +154,21 @@ public sealed class AppHost : IAsyncLifetime
         return await ExecuteAsync(context, await HttpFunctions.CancelCrawl(context.Request, id, Client, CancellationToken.None));
     }
 
+    /// <summary><c>GET /api/crawls/{id}/pages?url=...</c> through <see cref="CrawlHttpFunctions.GetCrawlPage"/>: the answer's
+    /// bytes as they were written to the response (a problem answer's too).</summary>
+    internal async Task<(int Status, IHeaderDictionary Headers, byte[] Body)> GetPageAsync(string id, string? url)
+    {
+        var context = NewContext("GET", $"/api/crawls/{id}/pages");
+        if (url is not null)
+        {
+            context.Request.QueryString = QueryString.Create("url", url);
+        }
+
+        var result = await HttpFunctions.GetCrawlPage(context.Request, id, CancellationToken.None);
+        await result.ExecuteResultAsync(new ActionContext(context, new RouteData(), new ActionDescriptor()));
+        return (context.Response.StatusCode, context.Response.Headers, ((MemoryStream)context.Response.Body).ToArray());
+    }
+
     /// <summary>The raw text of the job's message on <c>crawl-intake</c> (removed from the queue), as stored in Azurite.</summary>
     internal async Task<string> TakeRawIntakeMessageAsync(string jobId)
     {
