@@ -64,7 +64,7 @@ public sealed class JobInputDiscoveryTests
         Assert.Equal(ExitCodes.Success, exitCode);
         var help = output.ToString();
         Assert.Contains("at most 5 (Crawl:MaxDepth)", help, StringComparison.Ordinal);
-        Assert.Contains("default: 1000000 (Crawl:MaxPages)", help, StringComparison.Ordinal);
+        Assert.Contains("default: 10000000 (Crawl:MaxPages)", help, StringComparison.Ordinal);
         Assert.Contains("--no-respect-nofollow", help, StringComparison.Ordinal);
         Assert.Contains("--sitemaps", help, StringComparison.Ordinal);
     }
