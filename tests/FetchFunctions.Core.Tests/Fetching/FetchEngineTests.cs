@@ -512,16 +512,18 @@ public sealed class FetchEngineTests
         var server = await LoopbackServer.Shared;
         await using var sut = await CreateSutAsync();
 
-        // The total budget bounds the wait for headers only: a body of 15 chunks 100 ms apart outlasts it.
-        var result = await sut.FetchAsync(server.Url("/slow/15/100"), p => p with
+        // The total budget bounds the wait for headers only: a body of 40 chunks 100 ms apart outlasts it. The budget is
+        // 3 s, not less: with 1 s the headers themselves once took longer on a busy machine, failing the test for the
+        // wrong reason.
+        var result = await sut.FetchAsync(server.Url("/slow/40/100"), p => p with
         {
-            AttemptTimeout = TimeSpan.FromMilliseconds(900),
-            TotalTimeout = TimeSpan.FromSeconds(1),
+            AttemptTimeout = TimeSpan.FromMilliseconds(2_900),
+            TotalTimeout = TimeSpan.FromSeconds(3),
             FetchDeadline = TimeSpan.FromSeconds(30),
         });
 
         Assert.True(result.Succeeded, result.Error);
-        Assert.Equal(1_500, result.Bytes);
+        Assert.Equal(4_000, result.Bytes);
     }
 
     [Fact]
