@@ -305,7 +305,16 @@ internal sealed partial class CliApp(IAnsiConsole output, IAnsiConsole error, IR
         output.MarkupLine($"Demo site at {Markup.Escape(site.BaseUri.AbsoluteUri)}: {count} URLs (pages, 404s, a 500 that heals, redirects, slow pages, bodies over the 1 MiB cap).");
         var flags = new JobFlags { Urls = site.Urls(count), AllowNetworks = [loopbackOnly] };
         var ticket = await SubmitAsync(services, flags, cancellationToken);
-        return ticket is null ? ExitCodes.InvalidInput : await RunAndReportAsync(services, ticket, failAbove, cancellationToken);
+        if (ticket is null)
+        {
+            return ExitCodes.InvalidInput;
+        }
+
+        var exitCode = await RunAndReportAsync(services, ticket, failAbove, cancellationToken);
+        // What a new user does next: the stored job outlives the demo site, so these work after it has stopped.
+        var page = flags.Urls.FirstOrDefault(url => url.Contains("/page/", StringComparison.Ordinal)) ?? flags.Urls[0];
+        output.MarkupLine(Markup.Escape($"Next: fetchfn status {ticket.JobId} · fetchfn get {ticket.JobId} {page} · fetchfn export {ticket.JobId} --wacz demo.wacz"));
+        return exitCode;
     }
 
     private async Task<int> RunAndReportAsync(ServiceProvider services, JobTicket ticket, double? failAbove, CancellationToken cancellationToken)

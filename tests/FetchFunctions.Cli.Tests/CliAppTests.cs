@@ -37,7 +37,7 @@ public sealed class CliAppTests
     {
         var (app, output, error) = await CreateSutAsync(container, settings);
         var connection = await SharedAzurite.ConnectionStringAsync();
-        var withStorage = args.Length > 0 && args[0] is "crawl" or "enqueue" or "status" or "demo"
+        var withStorage = args.Length > 0 && args[0] is "crawl" or "enqueue" or "status" or "demo" or "get"
             ? [.. args, "--connection-string", connection]
             : args;
         var exitCode = await app.RunAsync(withStorage, CancellationToken.None);
@@ -576,10 +576,31 @@ public sealed class CliAppTests
     [Fact]
     public async Task Demo_SmallJob_RunsEndToEndOnLoopback()
     {
-        var run = await RunAsync(NewContainer(), "demo", "--urls", "100");
+        var container = NewContainer();
+        var run = await RunAsync(container, "demo", "--urls", "100");
 
         Assert.True(run.ExitCode == ExitCodes.Success, run.Error + run.Output);
         Assert.Contains("HTTP 404", run.Output, StringComparison.Ordinal);
         Assert.Contains("error: TooLarge", run.Output, StringComparison.Ordinal);
+
+        // The demo ends by naming what to do next; its get command reads a page back from the job's WARC files.
+        var next = run.Output.Split('\n').Single(line => line.StartsWith("Next: ", StringComparison.Ordinal));
+        var get = next.Split(" · ")[1].Split(' ');
+        var file = Path.Combine(Path.GetTempPath(), $"demo-{Guid.NewGuid():N}.html");
+        try
+        {
+            var page = await RunAsync(container, get[1], get[2], get[3], "--output", file);
+
+            Assert.True(page.ExitCode == ExitCodes.Success, page.Error + page.Output);
+            Assert.StartsWith("<!doctype html><title>Page ", await File.ReadAllTextAsync(file), StringComparison.Ordinal);
+            Assert.NotEmpty(await BlobNamesWithPrefixAsync(container, $"{get[2]}/warc/"));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
     }
+
+    private static async Task<List<string>> BlobNamesWithPrefixAsync(string container, string prefix) =>
+        (await BlobNamesAsync(container)).Where(name => name.StartsWith(prefix, StringComparison.Ordinal)).ToList();
 }
