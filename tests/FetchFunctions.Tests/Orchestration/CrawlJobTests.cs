@@ -71,7 +71,18 @@ public sealed class CrawlJobTests(AppHost app)
 
         AssertCompleted(status);
         Assert.Equal(6, status.Body.GetProperty("summary").GetProperty("succeeded").GetInt64());
-        Assert.Equal(6, (await ResultLinesAsync(jobId)).Count);
+        var rows = await ResultLinesAsync(jobId);
+        Assert.Equal(6, rows.Count);
+        // Stored as WARC (the default) across the shards: every row names its record's file, each file exists, and the
+        // summary step merged one index line per page.
+        Assert.All(rows, row => Assert.True(row.TryGetProperty("warcFile", out _), row.ToString()));
+        foreach (var file in rows.Select(row => row.GetProperty("warcFile").GetString()).Distinct())
+        {
+            Assert.True((await app.Container.GetBlobClient($"{jobId}/warc/{file}").ExistsAsync()).Value, file);
+        }
+
+        var index = (await app.Container.GetBlobClient($"{jobId}/index.cdxj").DownloadContentAsync()).Value.Content.ToString();
+        Assert.Equal(6, index.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
         for (var shard = 0; shard < 3; shard++)
         {
             var instance = await app.Client.GetInstanceAsync(CrawlOrchestration.ShardInstanceId(jobId, shard));
