@@ -178,6 +178,9 @@ public sealed class CliProcessTests
     [Fact]
     public async Task Crawl_CtrlCReachesTheCliAndItsAzurite_CancelsAgainstARunningAzuriteThenStopsIt()
     {
+        // A child inherits an ignored SIGINT: the CLI would then never see Ctrl+C and would finish its job with exit 0.
+        Assert.False(SigIntIgnored(), "This test process ignores SIGINT (inherited, e.g. from `nohup … &`), so its CLI child would too: "
+            + "run the tests in the foreground or as `( … ) &`.");
         var server = await LoopbackServer.Shared;
         var key = Guid.NewGuid().ToString("N");
         var data = NewDataFolder();
@@ -209,5 +212,20 @@ public sealed class CliProcessTests
         {
             Directory.Delete(data, recursive: true);
         }
+    }
+
+    /// <summary>Whether this process ignores SIGINT (bit 2 of SigIgn in /proc/self/status); false where there is no /proc.</summary>
+    private static bool SigIntIgnored()
+    {
+        const string status = "/proc/self/status";
+        if (!File.Exists(status))
+        {
+            return false;
+        }
+
+        var line = File.ReadLines(status).FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        return line is not null
+            && ulong.TryParse(line["SigIgn:".Length..].Trim(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture, out var mask)
+            && (mask & 0x2) != 0;
     }
 }
