@@ -59,7 +59,7 @@ internal sealed partial class StoredPageReader(JobStore store, IOptions<CrawlOpt
     /// <summary>Where the body of <paramref name="url"/> (normalised) is, or null and why not.</summary>
     internal async Task<(Location? Location, string? Why)> LocateAsync(string jobId, string url, CancellationToken cancellationToken)
     {
-        var index = new CdxjIndex(store.Container.GetBlobClient(WaczWriter.IndexBlob(jobId)));
+        var index = new CdxjIndex(store.Container.GetBlobClient(BlobNames.Index(jobId)));
         var entries = await index.FindAsync(Surt.Of(url), cancellationToken).ConfigureAwait(false);
         if (entries is not null)
         {
@@ -203,7 +203,7 @@ internal sealed partial class StoredPageReader(JobStore store, IOptions<CrawlOpt
             throw new InvalidDataException($"A location in job '{jobId}' names no record of the job's WARC files.");
         }
 
-        var download = (await store.Container.GetBlobClient($"{jobId}/{WaczWriter.WarcFolder}{file}").DownloadStreamingAsync(new BlobDownloadOptions
+        var download = (await store.Container.GetBlobClient(BlobNames.WarcFolder(jobId) + file).DownloadStreamingAsync(new BlobDownloadOptions
         {
             Range = new HttpRange(location.Offset, location.Length),
         }, cancellationToken).ConfigureAwait(false)).Value;

@@ -17,11 +17,7 @@ namespace FetchFunctions.Core.Warc;
 /// response headers, so a WARC made of them would hold responses that were never sent.</summary>
 internal sealed class WaczWriter(JobStore store, TimeProvider timeProvider)
 {
-    public const string WarcFolder = "warc/";
-
     private const int CopyBufferBytes = 1024 * 1024;
-
-    public static string IndexBlob(string jobId) => $"{jobId}/index.cdxj";
 
     private sealed record Resource(string Path, long Bytes, string Hash);
 
@@ -40,12 +36,12 @@ internal sealed class WaczWriter(JobStore store, TimeProvider timeProvider)
         }
 
         var warcFiles = new List<string>();
-        await foreach (var item in store.Container.GetBlobsAsync(new GetBlobsOptions { Prefix = $"{jobId}/{WarcFolder}" }, cancellationToken).ConfigureAwait(false))
+        await foreach (var item in store.Container.GetBlobsAsync(new GetBlobsOptions { Prefix = BlobNames.WarcFolder(jobId) }, cancellationToken).ConfigureAwait(false))
         {
             warcFiles.Add(item.Name);
         }
 
-        var index = store.Container.GetBlobClient(IndexBlob(jobId));
+        var index = store.Container.GetBlobClient(BlobNames.Index(jobId));
         if (warcFiles.Count == 0)
         {
             return new(WaczOutcome.NotWarc, $"Job '{jobId}' has no WARC files: it was stored with the blobs store (one blob per body, no response headers kept). Run the job again with the store option \"warc\" to export it.");
@@ -62,7 +58,7 @@ internal sealed class WaczWriter(JobStore store, TimeProvider timeProvider)
         {
             foreach (var name in warcFiles)
             {
-                var path = "archive/" + name[(jobId.Length + 1 + WarcFolder.Length)..];
+                var path = "archive/" + name[BlobNames.WarcFolder(jobId).Length..];
                 resources.Add(await CopyBlobAsync(zip, path, name, CompressionLevel.NoCompression, cancellationToken).ConfigureAwait(false));
             }
 
