@@ -103,11 +103,19 @@ internal sealed partial class FetchEngine(
                 try
                 {
                     var stream = OpenBody(await response.Content.ReadAsStreamAsync(linked.Token).ConfigureAwait(false), decoded);
+                    // Under the meter: link discovery sees the decoded bytes the sink stores, and no more than the cap.
+                    stream = request.Links?.Wrap(stream, state.Status.Value, state.ContentType) ?? stream;
                     body = new BodyMeterStream(stream, policy.MaxBodyBytes, policy.BodyIdleTimeout, timeProvider, _hashes, truncateAtCap: bodySink.RecordsExchanges);
                     var location = await bodySink.StoreAsync(CreateWrite(state, response, decoded, timeProvider.GetUtcNow()), body, linked.Token).ConfigureAwait(false);
                     state.Bytes = body.BytesRead;
                     state.Sha256 = body.Completed ? body.GetSha256() : null;
                     state.Location = location;
+                    if (request.Links is { } links && (body.Completed || body.Truncated))
+                    {
+                        await links.CompleteAsync(request.Url.OriginalString, new Uri(state.FinalUrl ?? request.Url.AbsoluteUri), state.ContentType,
+                            response.Headers.TryGetValues("X-Robots-Tag", out var robotsTag) ? robotsTag : null, linked.Token).ConfigureAwait(false);
+                    }
+
                     if (body.Truncated)
                     {
                         // Kept as a record marked truncated, and still reported as too large.

@@ -11,5 +11,7 @@ internal interface IFetchEngine
 }
 
 /// <summary>One URL to fetch, where its body goes, and the effective per-request policy. <see cref="Sink"/> replaces the
-/// engine's blob sink for this request (robots.txt is read into memory); a sink may stop reading before the body's end.</summary>
-internal sealed record FetchRequest(Uri Url, string BlobName, FetchPolicy Policy, IRecordSink? Sink = null);
+/// engine's blob sink for this request (robots.txt is read into memory); a sink may stop reading before the body's end.
+/// <see cref="Links"/>, for a job that discovers links, keeps the start of an HTML body as it streams into the sink and
+/// logs the page's links once the body is read.</summary>
+internal sealed record FetchRequest(Uri Url, string BlobName, FetchPolicy Policy, IRecordSink? Sink = null, Discovery.PageLinkCapture? Links = null);

@@ -32,6 +32,13 @@ internal sealed record UrlResult(
     long? WarcOffset = null,
     long? WarcLength = null)
 {
+    /// <summary>The page's depth, for a job that discovers links: 0 for its own URLs and its sitemaps', d + 1 for a link on
+    /// a page of depth d (null for a job that does not discover).</summary>
+    public int? Depth { get; init; }
+
+    /// <summary>Where a discovered URL was found: the final URL of the page that linked to it, or the sitemap that listed it.</summary>
+    public string? FoundOn { get; init; }
+
     public bool Succeeded => ErrorKind is null;
 
     /// <summary>Whether a body is stored for this URL, in either store.</summary>

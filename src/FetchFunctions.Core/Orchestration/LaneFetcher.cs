@@ -98,8 +98,9 @@ internal sealed class HostQueues : IDisposable
     public Task StopAsync() => _linked.CancelAsync();
 
     /// <summary>Adds a URL; its result comes when it is fetched, disallowed or stopped at the deadline. Its body goes to
-    /// <paramref name="sink"/> (its batch's WARC writer) when given, else to the engine's own sink (the blobs store).</summary>
-    public Task<UrlResult> FetchAsync(string url, IRecordSink? sink = null)
+    /// <paramref name="sink"/> (its batch's WARC writer) when given, else to the engine's own sink (the blobs store);
+    /// <paramref name="links"/> reads its links for discovery.</summary>
+    public Task<UrlResult> FetchAsync(string url, IRecordSink? sink = null, Discovery.PageLinkCapture? links = null)
     {
         ArgumentNullException.ThrowIfNull(url);
         var host = UrlNormaliser.HostOf(url).ToString();
@@ -114,7 +115,7 @@ internal sealed class HostQueues : IDisposable
         }
 
         Interlocked.Increment(ref _waiting);
-        var fetch = FetchOneAsync(url, host, gate, sink);
+        var fetch = FetchOneAsync(url, host, gate, sink, links);
         return _telemetry?.Recorded(fetch) ?? fetch;
     }
 
@@ -132,7 +133,7 @@ internal sealed class HostQueues : IDisposable
 
     private void Pulse() => Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
-    private async Task<UrlResult> FetchOneAsync(string url, string host, HostGate gate, IRecordSink? sink)
+    private async Task<UrlResult> FetchOneAsync(string url, string host, HostGate gate, IRecordSink? sink, Discovery.PageLinkCapture? links)
     {
         var started = false;
         var startedAt = _time.GetTimestamp();
@@ -165,7 +166,7 @@ internal sealed class HostQueues : IDisposable
                         Pulse();
                         try
                         {
-                            var result = await _engine.FetchAsync(new FetchRequest(uri, BlobNames.Body(_jobId, uri), _policy, sink), token).ConfigureAwait(false);
+                            var result = await _engine.FetchAsync(new FetchRequest(uri, BlobNames.Body(_jobId, uri), _policy, sink, links), token).ConfigureAwait(false);
                             origin.Throttle.Record(result.StatusCode);
                             return UrlResult.From(result, host);
                         }
