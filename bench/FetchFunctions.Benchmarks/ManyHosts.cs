@@ -91,6 +91,8 @@ internal static class ManyHosts
     /// ⌈n/B⌉ batches, every batch independent. Fetching and the summary are Core's own.</summary>
     private sealed class RoundRobinPlanActivities(CrawlActivities inner, JobStore store, IOptions<CrawlOptions> crawlOptions) : ICrawlActivities
     {
+        public Task<CrawlPlan> PlanRoundAsync(RoundTicket round, CancellationToken cancellationToken) => inner.PlanRoundAsync(round, cancellationToken);
+
         public async Task<CrawlPlan> PlanAsync(JobTicket ticket, CancellationToken cancellationToken)
         {
             var job = await store.ReadJobAsync(ticket.JobBlobName, cancellationToken);

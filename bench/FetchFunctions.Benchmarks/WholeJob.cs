@@ -355,6 +355,8 @@ internal static class WholeJob
 
         private sealed class TimedActivities(ICrawlActivities inner, JobTimings timings) : ICrawlActivities
         {
+            public Task<CrawlPlan> PlanRoundAsync(RoundTicket round, CancellationToken cancellationToken) => inner.PlanRoundAsync(round, cancellationToken);
+
             public async Task<CrawlPlan> PlanAsync(JobTicket ticket, CancellationToken cancellationToken)
             {
                 var started = Stopwatch.GetTimestamp();

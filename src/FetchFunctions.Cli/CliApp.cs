@@ -208,7 +208,7 @@ internal sealed partial class CliApp(IAnsiConsole output, IAnsiConsole error, IR
             + (d.AllowedNetworks.Count == 0 ? "none" : string.Join(",", d.AllowedNetworks)) + " (Fetch:AllowedNetworks)).";
         _batchSize.Description = $"URLs per batch (default: {d.BatchSize} (Crawl:BatchSize), at most {d.MaxBatchSize} (Crawl:MaxBatchSize)).";
         _batchesInFlight.Description = $"Lane calls in flight per job (each fetches one host group's batches; an independent batch is a lane of one) (default: {d.MaxBatchesInFlight} (Crawl:MaxBatchesInFlight)).";
-        _depth.Description = $"Follow links this many steps from the seeds; 0 fetches the seeds only (default: no link discovery; at most {d.MaxDepth} (Crawl:MaxDepth)). Validated and stored today, not yet followed: only the seeds are fetched (docs/discovery.md).";
+        _depth.Description = $"Follow links this many steps from the seeds; 0 fetches the seeds only (default: no link discovery; at most {d.MaxDepth} (Crawl:MaxDepth)). Rules: docs/discovery.md.";
         _maxPages.Description = $"Pages the whole crawl fetches at most, seeds included (default: {d.MaxPages} (Crawl:MaxPages), also the most allowed).";
     }
 

@@ -24,8 +24,12 @@ internal static class ProgressDisplay
                     task.MaxValue = Math.Max(1, p.UrlsTotal);
                     task.Value = p.UrlsDone;
                     var rate = p.UrlsDone / Math.Max(clock.Elapsed.TotalSeconds, 0.001);
+                    // With link discovery the total grows round by round: say how much of it was discovered.
+                    var discovered = p.Discovered > 0 || p.Depth > 0
+                        ? string.Create(CultureInfo.InvariantCulture, $" (depth {p.Depth}, {p.Discovered:N0} discovered)")
+                        : string.Empty;
                     task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                        $"{title}: {p.UrlsDone:N0}/{p.UrlsTotal:N0} URLs, batches {p.BatchesDone}/{p.BatchesTotal}, {p.Bytes / 1048576.0:0.0} MiB, {rate:0} URLs/s"));
+                        $"{title}: {p.UrlsDone:N0}/{p.UrlsTotal:N0} URLs{discovered}, batches {p.BatchesDone}/{p.BatchesTotal}, {p.Bytes / 1048576.0:0.0} MiB, {rate:0} URLs/s"));
                 });
                 result = await work(progress);
                 task.Value = task.MaxValue;

@@ -57,6 +57,11 @@ internal static class SummaryPrinter
             console.Write(table);
         }
 
+        if (summary.Discovery is { } discovery)
+        {
+            PrintDiscovery(console, summary, discovery);
+        }
+
         if (summary.Hosts.Count > 0)
         {
             var hosts = new Table().AddColumn("Host").AddColumn(new TableColumn("URLs").RightAligned())
@@ -92,6 +97,30 @@ internal static class SummaryPrinter
                 console.MarkupLine($"[grey]… and {N(more)} more failed URLs: see {Markup.Escape(summary.SummaryBlobName)} and the results blobs.[/]");
             }
         }
+    }
+
+    /// <summary>Link discovery: pages planned and fetched per depth, then what became of the links found.</summary>
+    private static void PrintDiscovery(IAnsiConsole console, CrawlSummary summary, Core.Discovery.DiscoverySummary discovery)
+    {
+        var depths = new Table().AddColumn(new TableColumn("Depth").RightAligned()).AddColumn(new TableColumn("Pages planned").RightAligned())
+            .AddColumn(new TableColumn("Fetched").RightAligned());
+        for (var depth = 0; depth < discovery.PagesByDepth.Count; depth++)
+        {
+            depths.AddRow(N(depth), N(discovery.PagesByDepth[depth]), N(summary.PagesByDepth.GetValueOrDefault(depth)));
+        }
+
+        console.Write(depths);
+        var links = new Table().AddColumn("Links and sitemap entries").AddColumn(new TableColumn("Count").RightAligned());
+        Row(links, "Links found", N(discovery.LinksFound));
+        Row(links, "Sitemap URLs added", N(discovery.SitemapUrls));
+        Row(links, "Duplicates (already seen)", N(discovery.Duplicates));
+        Row(links, "Out of scope", N(discovery.OutOfScope));
+        Row(links, "Excluded by a pattern", N(discovery.Excluded));
+        Row(links, "Nofollow", N(discovery.Nofollow));
+        Row(links, "Beyond maxDepth", N(discovery.TooDeep));
+        Row(links, "Over maxPages", N(discovery.OverMaxPages));
+        Row(links, "Unusable", N(discovery.Unusable));
+        console.Write(links);
     }
 
     /// <summary>The outcome rows in print order: statuses ascending, then error kinds, most frequent first.</summary>

@@ -49,6 +49,13 @@ internal static class FrontierBlobNames
     /// <summary>The round's <see cref="RoundStats"/>, written last: its presence means the round is planned.</summary>
     public static string RoundStats(string jobId, int depth) => string.Create(CultureInfo.InvariantCulture, $"{jobId}/frontier/round-{depth:D3}.json");
 
+    /// <summary>The seeds' plan id the stored rounds belong to: another plan of the job's seeds discards them.</summary>
+    public static string SeedPlan(string jobId) => $"{jobId}/frontier/plan.txt";
+
+    public static string LinksPrefix(string jobId) => $"{jobId}/links/";
+
+    public static string FrontierPrefix(string jobId) => $"{jobId}/frontier/";
+
     /// <summary>Every URL planned up to and including the round (and the final URLs of redirects), as sorted 16-byte hashes.</summary>
     public static string Seen(string jobId, int depth) => string.Create(CultureInfo.InvariantCulture, $"{jobId}/frontier/seen-{depth:D3}.bin");
 }
@@ -203,6 +210,27 @@ internal sealed partial class Frontier(JobStore store, ILogger<Frontier> logger)
         }
 
         return (CrawlScope.For(discovery, seeds), [.. seeds.Select(CrawlJobValidator.Fingerprint)]);
+    }
+
+    /// <summary>The distinct origins of the job's seeds, in order of first appearance, at most <paramref name="max"/>.</summary>
+    public async Task<IReadOnlyList<string>> SeedOriginsAsync(StoredJob job, int max, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var origins = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var line in store.ReadLinesAsync(job.UrlListBlobName, cancellationToken).ConfigureAwait(false))
+        {
+            if (line.Length > 0 && seen.Add(Robots.HostPoliteness.OriginOf(line)))
+            {
+                origins.Add(Robots.HostPoliteness.OriginOf(line));
+                if (origins.Count == max)
+                {
+                    break;
+                }
+            }
+        }
+
+        return origins;
     }
 
     /// <summary>Round 0's second part: the URLs the seeds' sitemaps added (<see cref="SitemapWalker"/>, walked with the

@@ -28,6 +28,7 @@ internal static class CrawlJobsServiceCollectionExtensions
         services.TryAddSingleton<ICrawlIntake, CrawlIntake>();
         services.TryAddSingleton<CrawlPlanner>();
         services.TryAddSingleton<Discovery.Frontier>();
+        services.TryAddSingleton<Discovery.SitemapHarvester>();
         services.TryAddSingleton<LaneFetcher>();
         services.TryAddSingleton<LaneActivity>();
         services.TryAddSingleton<JobHosts>();

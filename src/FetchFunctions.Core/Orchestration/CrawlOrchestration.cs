@@ -11,11 +11,10 @@ namespace FetchFunctions.Core.Orchestration;
 /// fixed order and results merged in the order they complete (which the history records).</summary>
 public static partial class CrawlOrchestration
 {
-    /// <summary>Plans the job, fetches its lanes with at most <see cref="CrawlPlan.MaxBatchesInFlight"/> lane calls in
-    /// flight (directly, or through shard sub-orchestrations when the job has more than one shard), then writes the
-    /// summary. A lane (consecutive batches that alone hold their hosts, see <see cref="BatchLayout"/>; an independent
-    /// batch is a lane of one) is a stream of calls, one in flight at a time, each from the cursor the previous returned:
-    /// with shards, two shards that share a lane never run at the same time.</summary>
+    /// <summary>Plans the job, fetches its lanes (see <see cref="RunPlanAsync"/>), then, when the job discovers links, plans
+    /// and fetches one round per depth (depth 0's sitemaps first, then the links of each round's pages) until a round
+    /// finds nothing new or maxDepth is reached, and finally writes the summary. Each round's batches come after every
+    /// batch planned before, from a shard of their own, so rounds never share a manifest or a shard orchestration.</summary>
     public static async Task<CrawlSummary> RunJobAsync(ICrawlOrchestrationContext context, JobTicket ticket)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -24,27 +23,40 @@ public static partial class CrawlOrchestration
         var startedAt = context.CurrentUtcDateTime;
         var plan = await context.CallActivityAsync<CrawlPlan>(CrawlFunctionNames.PlanActivity, ticket);
         LogPlanned(logger, plan.JobId, plan.UrlCount, plan.BatchCount, plan.ShardCount, plan.MaxBatchesInFlight);
-        context.SetCustomStatus(new CrawlProgress(0, plan.BatchCount, 0, plan.UrlCount, 0));
+        var progress = new JobProgress(context, plan.UrlCount);
+        var totals = await RunPlanAsync(context, plan, progress);
 
-        void Report(BatchStats totals) =>
-            context.SetCustomStatus(new CrawlProgress(totals.Batches, plan.BatchCount, totals.Urls, plan.UrlCount, totals.Bytes));
+        if (plan.MaxDepth is { } maxDepth)
+        {
+            // The pages whose links make the next round: the seeds' batches, then (depth 0) their sitemaps' too.
+            var (roundFirst, roundEnd, nextShard) = (plan.FirstBatch, plan.FirstBatch + plan.BatchCount, plan.EndShard);
+            for (var depth = plan.FollowSitemaps ? 0 : 1; depth <= maxDepth; depth++)
+            {
+                var round = await context.CallActivityAsync<CrawlPlan>(CrawlFunctionNames.PlanRoundActivity,
+                    new RoundTicket(plan.JobId, depth, roundFirst, roundEnd - roundFirst, nextShard, plan.PlanId));
+                LogRoundPlanned(logger, plan.JobId, depth, round.UrlCount, round.BatchCount);
+                if (round.UrlCount == 0)
+                {
+                    if (depth == 0)
+                    {
+                        continue;
+                    }
 
-        BatchStats totals;
-        if (plan.ShardCount <= 1)
-        {
-            totals = await FanOutAsync(BatchLayout.Streams(plan.Lanes, plan.BatchCount), plan.MaxBatchesInFlight,
-                (first, count, from) => context.CallActivityAsync<LaneProgress>(CrawlFunctionNames.FetchLaneActivity,
-                    new LaneWork(plan.JobId, first, count, from, plan.BatchesPerShard, plan.PlanId)),
-                Report);
-        }
-        else
-        {
-            var shards = Shards(plan);
-            totals = await FanOutAsync(ShardStreams(plan), ShardsInFlight(plan),
-                async (_, _, index) => new LaneProgress(
-                    await context.CallSubOrchestratorAsync<BatchStats>(CrawlFunctionNames.ShardOrchestrator, ShardInstanceId(plan.JobId, index), shards[index]),
-                    index + 1),
-                Report);
+                    break;
+                }
+
+                totals = BatchStats.Merge(totals, await RunPlanAsync(context, round, progress));
+                nextShard = round.EndShard;
+                if (depth == 0)
+                {
+                    // The sitemaps' URLs are depth 0 too: their links belong to round 1 with the seeds'.
+                    roundEnd = round.FirstBatch + round.BatchCount;
+                }
+                else
+                {
+                    (roundFirst, roundEnd) = (round.FirstBatch, round.FirstBatch + round.BatchCount);
+                }
+            }
         }
 
         var finishedAt = context.CurrentUtcDateTime;
@@ -52,6 +64,65 @@ public static partial class CrawlOrchestration
             CrawlFunctionNames.WriteSummaryActivity, new SummaryWork(plan.JobId, totals, startedAt, finishedAt, plan.DuplicatesRemoved));
         LogCompleted(logger, plan.JobId, summary.Total, summary.Succeeded, summary.Failed);
         return summary;
+    }
+
+    /// <summary>Fetches one plan's lanes (the seeds', or a round's) with at most <see cref="CrawlPlan.MaxBatchesInFlight"/>
+    /// lane calls in flight (directly, or through shard sub-orchestrations when the plan has more than one shard). A lane
+    /// (consecutive batches that alone hold their hosts, see <see cref="BatchLayout"/>; an independent batch is a lane of
+    /// one) is a stream of calls, one in flight at a time, each from the cursor the previous returned: with shards, two
+    /// shards that share a lane never run at the same time.</summary>
+    private static async Task<BatchStats> RunPlanAsync(ICrawlOrchestrationContext context, CrawlPlan plan, JobProgress progress)
+    {
+        progress.Planned(plan);
+        var first = plan.FirstBatch;
+        if (plan.ShardCount <= 1)
+        {
+            return await FanOutAsync(BatchLayout.Streams(plan.Lanes, plan.BatchCount), plan.MaxBatchesInFlight,
+                (start, count, from) => context.CallActivityAsync<LaneProgress>(CrawlFunctionNames.FetchLaneActivity,
+                    new LaneWork(plan.JobId, first + start, count, first + from, plan.BatchesPerShard, plan.PlanId) { Depth = plan.Depth }),
+                progress.Report, offset: first);
+        }
+
+        var shards = Shards(plan);
+        return await FanOutAsync(ShardStreams(plan), ShardsInFlight(plan),
+            async (_, _, index) => new LaneProgress(
+                await context.CallSubOrchestratorAsync<BatchStats>(CrawlFunctionNames.ShardOrchestrator,
+                    ShardInstanceId(plan.JobId, shards[index].ShardIndex), shards[index]),
+                index + 1),
+            progress.Report);
+    }
+
+    /// <summary>The job's progress across its plans: totals grow as each round is planned.</summary>
+    private sealed class JobProgress(ICrawlOrchestrationContext context, int seeds)
+    {
+        private BatchStats _before = BatchStats.Empty;
+        private BatchStats _current = BatchStats.Empty;
+        private int _batchesTotal;
+        private long _urlsTotal;
+        private int _depth;
+
+        public void Planned(CrawlPlan plan)
+        {
+            _before = BatchStats.Merge(_before, _current);
+            _current = BatchStats.Empty;
+            _batchesTotal += plan.BatchCount;
+            _urlsTotal += plan.UrlCount;
+            _depth = plan.Depth;
+            Set();
+        }
+
+        public void Report(BatchStats planTotals)
+        {
+            _current = planTotals;
+            Set();
+        }
+
+        private void Set() => context.SetCustomStatus(new CrawlProgress(_before.Batches + _current.Batches, _batchesTotal,
+            _before.Urls + _current.Urls, _urlsTotal, _before.Bytes + _current.Bytes)
+        {
+            Depth = _depth,
+            Discovered = _urlsTotal - seeds,
+        });
     }
 
     /// <summary>Fetches a shard's lanes with at most <see cref="ShardWork.MaxBatchesInFlight"/> lane calls in flight, one
@@ -64,7 +135,7 @@ public static partial class CrawlOrchestration
         var first = shard.FirstBatch;
         var totals = await FanOutAsync(BatchLayout.Streams(shard.Lanes, shard.BatchCount), shard.MaxBatchesInFlight,
             (start, count, from) => context.CallActivityAsync<LaneProgress>(CrawlFunctionNames.FetchLaneActivity,
-                new LaneWork(shard.JobId, first + start, count, first + from, shard.BatchesPerShard, shard.PlanId)),
+                new LaneWork(shard.JobId, first + start, count, first + from, shard.BatchesPerShard, shard.PlanId) { Depth = shard.Depth }),
             totals => context.SetCustomStatus(new CrawlProgress(totals.Batches, shard.BatchCount, totals.Urls, shard.UrlCount, totals.Bytes)),
             offset: first);
         LogShardCompleted(context.ReplaySafeLogger, shard.JobId, shard.ShardIndex, totals.Batches, totals.Urls);
@@ -86,8 +157,9 @@ public static partial class CrawlOrchestration
         for (var index = 0; index < plan.ShardCount; index++)
         {
             var (first, count) = ranges[index];
-            shards.Add(new ShardWork(plan.JobId, index, plan.BatchesPerShard, count, Math.Min(perShardWindow, count))
+            shards.Add(new ShardWork(plan.JobId, plan.FirstShard + index, plan.BatchesPerShard, count, Math.Min(perShardWindow, count))
             {
+                Depth = plan.Depth,
                 Skipped = first - index * plan.BatchesPerShard,
                 // Plans made before lanes carry no shard counts: their batches were dealt round-robin.
                 UrlCount = plan.ShardUrlCounts.Count == plan.ShardCount
@@ -201,6 +273,9 @@ public static partial class CrawlOrchestration
     [LoggerMessage(Level = LogLevel.Information,
         Message = "Crawl {JobId} planned: {UrlCount} URLs in {BatchCount} batches, {ShardCount} shards, {MaxBatchesInFlight} lane calls in flight")]
     private static partial void LogPlanned(ILogger logger, string jobId, int urlCount, int batchCount, int shardCount, int maxBatchesInFlight);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Crawl {JobId} round {Depth} planned: {UrlCount} URLs in {BatchCount} batches")]
+    private static partial void LogRoundPlanned(ILogger logger, string jobId, int depth, int urlCount, int batchCount);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Crawl {JobId} shard {ShardIndex} done: {Batches} batches, {Urls} URLs")]
     private static partial void LogShardCompleted(ILogger logger, string jobId, int shardIndex, int batches, long urls);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.IO.Hashing;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using FetchFunctions.Core.Discovery;
 using FetchFunctions.Core.Jobs;
 using FetchFunctions.Core.Storage;
 using Microsoft.Extensions.Logging;
@@ -68,16 +69,13 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
 
             var layout = BatchLayout.Assign(hostSizes, job.Settings.BatchSize, hostsPerLane, job.Settings.MaxBatchesInFlight);
             var plan = BatchLayout.Plan(job.JobId, layout, job.DuplicatesRemoved, options.BatchesPerShard, job.Settings.MaxBatchesInFlight)
-                with { PlanId = fingerprint.Finish() };
-            if (plan.ShardCount > CrawlOptions.MaxShardsPerJob)
-            {
-                // Intake checked the limit for full batches, but grouping by host may need more batches, and
-                // Crawl:BatchesPerShard may have been lowered since: fail plainly rather than schedule more calls than one
-                // orchestration history should hold.
-                throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-                    $"Job {job.JobId} needs {plan.ShardCount} shards of {plan.BatchesPerShard} batches; at most {CrawlOptions.MaxShardsPerJob} are allowed."));
-            }
-
+                with
+                {
+                    PlanId = fingerprint.Finish(),
+                    MaxDepth = job.Settings.Discovery?.MaxDepth,
+                    FollowSitemaps = job.Settings.Discovery?.FollowSitemaps ?? false,
+                };
+            CheckShards(job.JobId, plan);
             var written = await ManifestsOfPlanAsync(plan, cancellationToken).ConfigureAwait(false);
             if (written.Any(done => !done))
             {
@@ -93,7 +91,14 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
                 }
             }
 
-            await store.DeleteStaleRunBlobsAsync(job.JobId, plan.BatchCount, plan.ShardCount, plan.PlanId, cancellationToken).ConfigureAwait(false);
+            await store.DeleteStaleRunBlobsAsync(job.JobId, plan.BatchCount, plan.ShardCount, plan.PlanId,
+                await KeepsRoundsAsync(job, plan.PlanId!, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            if (job.Settings.Discovery is not null)
+            {
+                await store.UploadAsync(FrontierBlobNames.SeedPlan(job.JobId), BinaryData.FromString(plan.PlanId!), JobStore.TextContentType, cancellationToken)
+                    .ConfigureAwait(false);
+            }
+
             var lanes = plan.Lanes.Sum(run => run.Count);
             LogPlanned(logger, job.JobId, plan.UrlCount, plan.BatchCount, plan.ShardCount, lanes, partitions);
             return plan;
@@ -105,6 +110,84 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
                 // Not on cancellation's account: the scratch blobs are worthless once planning stopped, whyever it did.
                 await DeleteScratchAsync(job.JobId, partitions, CancellationToken.None).ConfigureAwait(false);
             }
+        }
+    }
+
+    /// <summary>Lays out a round of discovery: the <paramref name="urlCount"/> lines of <paramref name="roundBlob"/>
+    /// (<c>url\tfoundOn</c>, each URL new to the job) grouped by host into batches from the round's first
+    /// shard, after every batch planned before; the manifests keep each line whole, so a batch
+    /// knows where each of its URLs was found. The round's plan id covers the seeds' plan, the depth and the lines, so a
+    /// re-run of the same round keeps its manifests and results. A round is grouped in memory: its URLs are at most
+    /// maxPages.</summary>
+    public async Task<CrawlPlan> PlanRoundAsync(StoredJob job, RoundTicket round, string roundBlob, int urlCount, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(round);
+        var options = crawlOptions.Value;
+        var hostsPerLane = HostsPerLane(job.Settings, options);
+        using var fingerprint = new PlanFingerprint(job.Settings, options.BatchesPerShard, hostsPerLane, partitions: 1);
+        fingerprint.AddUrl(string.Create(CultureInfo.InvariantCulture, $"round {round.Depth} of plan {round.SeedPlanId}"));
+        var lines = new List<string>(urlCount);
+        await foreach (var line in store.ReadLinesAsync(roundBlob, cancellationToken).ConfigureAwait(false))
+        {
+            if (line.Length > 0)
+            {
+                fingerprint.AddUrl(line);
+                lines.Add(line);
+            }
+        }
+
+        if (lines.Count != urlCount)
+        {
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"'{roundBlob}' holds {lines.Count} URLs; its round planned {urlCount}."));
+        }
+
+        var (order, hostStarts) = GroupByHost(lines);
+        var layout = BatchLayout.Assign(HostSizes(hostStarts), job.Settings.BatchSize, hostsPerLane, job.Settings.MaxBatchesInFlight);
+        var plan = BatchLayout.Plan(job.JobId, layout, 0, options.BatchesPerShard, job.Settings.MaxBatchesInFlight)
+            with { PlanId = fingerprint.Finish(), FirstShard = round.FirstShard, Depth = round.Depth };
+        CheckShards(job.JobId, plan);
+        var written = await ManifestsOfPlanAsync(plan, cancellationToken).ConfigureAwait(false);
+        if (written.Any(done => !done))
+        {
+            await WriteManifestsAsync(plan, written, batch => BatchUrls(lines, order, hostStarts, layout, batch), cancellationToken).ConfigureAwait(false);
+        }
+
+        LogRoundLaidOut(logger, job.JobId, round.Depth, plan.UrlCount, plan.BatchCount, plan.FirstBatch);
+        return plan;
+    }
+
+    /// <summary>Whether the rounds of discovery already stored for the job (their frontier, link logs, manifests and
+    /// results, all after the seeds' batches) belong to this plan of its seeds, so a re-run keeps them; any other plan
+    /// of the job starts its discovery afresh.</summary>
+    private async Task<bool> KeepsRoundsAsync(StoredJob job, string planId, CancellationToken cancellationToken)
+    {
+        if (job.Settings.Discovery is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            var stored = (await store.Container.GetBlobClient(FrontierBlobNames.SeedPlan(job.JobId)).DownloadContentAsync(cancellationToken).ConfigureAwait(false))
+                .Value.Content.ToString();
+            return string.Equals(stored, planId, StringComparison.Ordinal);
+        }
+        catch (Azure.RequestFailedException ex) when (ex.Status == 404)
+        {
+            return false;
+        }
+    }
+
+    private static void CheckShards(string jobId, CrawlPlan plan)
+    {
+        if (plan.ShardCount > CrawlOptions.MaxShardsPerJob)
+        {
+            // Intake checked the limit for full batches, but grouping by host may need more batches, and
+            // Crawl:BatchesPerShard may have been lowered since: fail plainly rather than schedule more calls than one
+            // orchestration history should hold.
+            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                $"Job {jobId} needs {plan.ShardCount} shards of {plan.BatchesPerShard} batches; at most {CrawlOptions.MaxShardsPerJob} are allowed."));
         }
     }
 
@@ -124,7 +207,7 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
         await Parallel.ForEachAsync(Enumerable.Range(0, plan.ShardCount),
             new ParallelOptions { MaxDegreeOfParallelism = ManifestUploadConcurrency, CancellationToken = cancellationToken },
             async (shard, token) => written[shard] =
-                await store.PlanIdOfAsync(BlobNames.ShardManifest(plan.JobId, shard), token).ConfigureAwait(false) == plan.PlanId)
+                await store.PlanIdOfAsync(BlobNames.ShardManifest(plan.JobId, plan.FirstShard + shard), token).ConfigureAwait(false) == plan.PlanId)
             .ConfigureAwait(false);
         return written;
     }
@@ -135,8 +218,8 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
             async (shard, token) =>
             {
                 var (first, count) = BatchLayout.ShardBatches(plan, shard);
-                await store.WriteShardManifestAsync(plan.JobId, shard, first, Enumerable.Range(first, count).Select(batchUrls), plan.PlanId, token)
-                    .ConfigureAwait(false);
+                await store.WriteShardManifestAsync(plan.JobId, plan.FirstShard + shard, plan.FirstBatch + first,
+                    Enumerable.Range(first, count).Select(batchUrls), plan.PlanId, token).ConfigureAwait(false);
             })
             .ConfigureAwait(false);
 
@@ -452,6 +535,10 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
                 $"'{job.UrlListBlobName}' holds {count} URLs; job.json announces {job.UrlCount}."));
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Crawl {JobId}: round {Depth}'s {UrlCount} URLs laid out in {BatchCount} batches from batch {FirstBatch}")]
+    private static partial void LogRoundLaidOut(ILogger logger, string jobId, int depth, int urlCount, int batchCount, int firstBatch);
 
     [LoggerMessage(Level = LogLevel.Information,
         Message = "Crawl {JobId}: {UrlCount} URLs planned in {BatchCount} batches and {ShardCount} shards, {LaneCount} lanes, {Partitions} partitions")]

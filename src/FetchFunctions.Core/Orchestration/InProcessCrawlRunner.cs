@@ -25,7 +25,7 @@ internal sealed class InProcessCrawlRunner(ICrawlActivities activities, TimeProv
         var state = new RunState(progress);
         try
         {
-            var summary = await CrawlOrchestration.RunJobAsync(new Context(ticket.JobId, this, state, run.Token), ticket).ConfigureAwait(false);
+            var summary = await CrawlOrchestration.RunJobAsync(new Context(ticket.JobId, this, state, isJob: true, run.Token), ticket).ConfigureAwait(false);
             CrawlTelemetry.JobDone(activity, summary);
             return summary;
         }
@@ -50,15 +50,16 @@ internal sealed class InProcessCrawlRunner(ICrawlActivities activities, TimeProv
         {
             case (CrawlFunctionNames.PlanActivity, JobTicket ticket):
                 var plan = await activities.PlanAsync(ticket, cancellationToken).ConfigureAwait(false);
-                state.Planned(plan);
                 return plan;
+            case (CrawlFunctionNames.PlanRoundActivity, RoundTicket round):
+                return await activities.PlanRoundAsync(round, cancellationToken).ConfigureAwait(false);
             case (CrawlFunctionNames.FetchLaneActivity, LaneWork lane):
                 // Progress per batch committed, not per lane call: a call may run for its whole budget.
                 return await activities.FetchLaneAsync(lane, state, cancellationToken).ConfigureAwait(false);
             case (CrawlFunctionNames.WriteSummaryActivity, SummaryWork work):
                 return await activities.WriteSummaryAsync(work, cancellationToken).ConfigureAwait(false);
             case (CrawlFunctionNames.ShardOrchestrator, ShardWork shard):
-                return await CrawlOrchestration.RunShardAsync(new Context(instanceId, this, state, cancellationToken), shard).ConfigureAwait(false);
+                return await CrawlOrchestration.RunShardAsync(new Context(instanceId, this, state, isJob: false, cancellationToken), shard).ConfigureAwait(false);
             default:
                 throw new InvalidOperationException($"Nothing named '{name}' takes a {input.GetType().Name}.");
         }
@@ -89,7 +90,28 @@ internal sealed class InProcessCrawlRunner(ICrawlActivities activities, TimeProv
             }
         }
 
-        public void Planned(CrawlPlan plan) => Report(_ => new CrawlProgress(0, plan.BatchCount, 0, plan.UrlCount, 0));
+        /// <summary>The orchestration's status, which alone knows the totals planned so far (they grow round by round);
+        /// the counts done come from the batches as they commit.</summary>
+        public void Status(CrawlProgress status)
+        {
+            lock (_lock)
+            {
+                if ((_progress.BatchesTotal, _progress.UrlsTotal, _progress.Depth, _progress.Discovered)
+                    == (status.BatchesTotal, status.UrlsTotal, status.Depth, status.Discovered))
+                {
+                    // Only what was planned is taken from the status: a status that plans nothing new reports nothing.
+                    return;
+                }
+
+                Report(p => p with
+                {
+                    BatchesTotal = status.BatchesTotal,
+                    UrlsTotal = status.UrlsTotal,
+                    Depth = status.Depth,
+                    Discovered = status.Discovered,
+                });
+            }
+        }
 
         public void Report(BatchStats value) => Report(p => p with
         {
@@ -109,7 +131,7 @@ internal sealed class InProcessCrawlRunner(ICrawlActivities activities, TimeProv
         }
     }
 
-    private sealed class Context(string instanceId, InProcessCrawlRunner runner, RunState state, CancellationToken cancellationToken)
+    private sealed class Context(string instanceId, InProcessCrawlRunner runner, RunState state, bool isJob, CancellationToken cancellationToken)
         : ICrawlOrchestrationContext
     {
         public string InstanceId => instanceId;
@@ -123,9 +145,13 @@ internal sealed class InProcessCrawlRunner(ICrawlActivities activities, TimeProv
 
         public Task<TResult> CallSubOrchestratorAsync<TResult>(string name, string instanceId, object input) => Call<TResult>(name, instanceId, input);
 
-        // Progress reaches the caller from the merged batch results (RunState), not from the orchestration's status.
+        // Done counts reach the caller per batch committed (RunState); the totals planned come from the job's status.
         public void SetCustomStatus(CrawlProgress status)
         {
+            if (isJob)
+            {
+                state.Status(status);
+            }
         }
 
         private Task<TResult> Call<TResult>(string name, string callInstanceId, object input)

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Text.Json;
+using FetchFunctions.Core.Discovery;
 using FetchFunctions.Core.Fetching;
 using FetchFunctions.Core.Jobs;
 using FetchFunctions.Core.Robots;
@@ -67,10 +68,17 @@ internal sealed partial class LaneActivity
 
     /// <summary>A batch started and not yet committed: its URLs' fetches, in manifest order, and its WARC writer (null for
     /// the blobs store).</summary>
-    private sealed class OpenBatch(int index, Task<UrlResult>[] fetches, Activity? span, long openedAt, WarcBatchWriter? records)
+    private sealed class OpenBatch(int index, Task<UrlResult>[] fetches, Activity? span, long openedAt, WarcBatchWriter? records,
+        LinkLogWriter? links, string?[]? foundOn)
     {
         public int Index { get; } = index;
         public WarcBatchWriter? Records { get; } = records;
+
+        /// <summary>The batch's link log, when its pages' links make the next round of discovery.</summary>
+        public LinkLogWriter? Links { get; } = links;
+
+        /// <summary>Where each URL was found (null for the job's own), for a job that discovers links; null otherwise.</summary>
+        public string?[]? FoundOn { get; } = foundOn;
         public Task<UrlResult[]> Done { get; } = Task.WhenAll(fetches);
         public Activity? Span { get; } = span;
         public long OpenedAt { get; } = openedAt;
@@ -86,6 +94,7 @@ internal sealed partial class LaneActivity
         private LaneLimits? _limits;
         private StoredJob? _job;
         private FetchPolicy? _policy;
+        private HtmlLinkExtractor? _extractor;
         private BatchStats _stats = BatchStats.Empty;
         private int _next = lane.FromBatch;
 
@@ -162,6 +171,7 @@ internal sealed partial class LaneActivity
                         foreach (var batch in _open)
                         {
                             batch.Span?.Dispose();
+                            batch.Links?.Dispose();
                             if (batch.Records is not null)
                             {
                                 await batch.Records.DisposeAsync().ConfigureAwait(false);
@@ -227,11 +237,29 @@ internal sealed partial class LaneActivity
             var fetches = new Task<UrlResult>[manifest.Urls.Count];
             // The WARC store's commit unit is the batch: its files, then its index part, then its results.
             var records = _job!.Settings.EffectiveStore == StoreKinds.Warc ? owner._warcStore.Open(_job, index, _policy!) : null;
+            var discovery = _job.Settings.Discovery;
+            // Links are read from pages whose links could still be followed; the log is committed with the batch.
+            var links = discovery is not null && lane.Depth < discovery.MaxDepth
+                ? new LinkLogWriter(owner._store.CreateTextWriter(FrontierBlobNames.Links(lane.JobId, index)))
+                : null;
+            var foundOn = discovery is null ? null : new string?[fetches.Length];
             try
             {
                 for (var i = 0; i < fetches.Length; i++)
                 {
-                    fetches[i] = queues.FetchAsync(manifest.Urls[i], records);
+                    // A discovered URL's manifest line also says where it was found.
+                    var line = manifest.Urls[i];
+                    var tab = line.IndexOf('\t', StringComparison.Ordinal);
+                    var url = tab < 0 ? line : line[..tab];
+                    if (foundOn is not null && tab >= 0)
+                    {
+                        foundOn[i] = line[(tab + 1)..];
+                    }
+
+                    fetches[i] = links is null
+                        ? queues.FetchAsync(url, records)
+                        : FetchWithLinksAsync(queues, url, records, new PageLinkCapture(_extractor!, links, discovery!, lane.Depth, _crawl.LinkParseBytes,
+                            _crawl.MaxUrlLength, _crawl.AllowedPorts));
                 }
             }
             finally
@@ -239,7 +267,15 @@ internal sealed partial class LaneActivity
                 Activity.Current = previous;
             }
 
-            return new OpenBatch(index, fetches, span, openedAt, records);
+            return new OpenBatch(index, fetches, span, openedAt, records, links, foundOn);
+        }
+
+        private static async Task<UrlResult> FetchWithLinksAsync(HostQueues queues, string url, IRecordSink? records, PageLinkCapture links)
+        {
+            using (links)
+            {
+                return await queues.FetchAsync(url, records, links).ConfigureAwait(false);
+            }
         }
 
         /// <summary>Commits a batch whose URLs are all done: its results blob, one line per URL in manifest order, tagged
@@ -248,10 +284,26 @@ internal sealed partial class LaneActivity
         {
             using var span = batch.Span;
             await using var records = batch.Records;
+            using var links = batch.Links;
             var results = await batch.Done.ConfigureAwait(false);
             if (records is not null)
             {
                 await records.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            if (links is not null)
+            {
+                // Before the results: a batch whose results are stored has its links logged (even none: a re-run batch
+                // replaces what an earlier attempt logged).
+                await links.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            if (batch.FoundOn is { } foundOn)
+            {
+                for (var i = 0; i < results.Length; i++)
+                {
+                    results[i] = results[i] with { Depth = lane.Depth, FoundOn = foundOn[i] };
+                }
             }
 
             await owner._store.UploadAsync(BlobNames.BatchResults(lane.JobId, batch.Index), Ndjson(results), JobStore.NdjsonContentType, lane.PlanId,
@@ -278,6 +330,7 @@ internal sealed partial class LaneActivity
             var policy = CrawlActivities.PolicyFor(settings, owner._fetchOptions.Value);
             _policy = policy;
             _hosts = owner._jobHosts.Open(lane.JobId, policy, _limits.MaxConcurrencyPerHost);
+            _extractor = job.Settings.Discovery is null ? null : new HtmlLinkExtractor(_crawl.MaxUrlLength, _crawl.AllowedPorts);
             _queues = owner._fetcher.Open(lane.JobId, policy, _limits, _hosts, cancellationToken);
             return _queues;
         }

@@ -30,6 +30,7 @@ public static class CrawlFunctionNames
     public const string JobOrchestrator = "CrawlJobOrchestrator";
     public const string ShardOrchestrator = "CrawlShardOrchestrator";
     public const string PlanActivity = "PlanCrawl";
+    public const string PlanRoundActivity = "PlanRound";
     public const string FetchLaneActivity = "FetchLane";
     public const string WriteSummaryActivity = "WriteSummary";
 }
@@ -38,6 +39,11 @@ public static class CrawlFunctionNames
 public interface ICrawlActivities
 {
     Task<CrawlPlan> PlanAsync(JobTicket ticket, CancellationToken cancellationToken);
+
+    /// <summary>Plans a round of link discovery (<see cref="RoundTicket"/>): finds its URLs (depth 0: the seeds' sitemaps;
+    /// depth d: the links of round d − 1's pages) and lays them out in batches after every batch planned before. A plan
+    /// of no URLs ends the job's discovery.</summary>
+    Task<CrawlPlan> PlanRoundAsync(RoundTicket round, CancellationToken cancellationToken);
 
     /// <summary>Fetches a lane's batches from <see cref="LaneWork.FromBatch"/> until its budget, committing each batch as
     /// soon as its URLs are done; <paramref name="committed"/> hears of each batch committed (or read back) at once.</summary>
@@ -60,7 +66,34 @@ public sealed record CrawlPlan(string JobId, int UrlCount, int DuplicatesRemoved
 
     /// <summary>URLs in each shard's batches, for its progress; empty with one shard.</summary>
     public IReadOnlyList<int> ShardUrlCounts { get; init; } = [];
+
+    /// <summary>The plan's first shard: its batches are numbered from <see cref="FirstBatch"/>, after every batch the job
+    /// planned before (a round of discovery; 0 for the seeds). Batch indexes inside the plan (<see cref="Lanes"/>,
+    /// <see cref="BatchCount"/>) count from there.</summary>
+    public int FirstShard { get; init; }
+
+    /// <summary>The depth of the plan's pages: 0 for the seeds and their sitemaps' URLs, d for round d of discovery.</summary>
+    public int Depth { get; init; }
+
+    /// <summary>The job's maxDepth when it discovers links (the seeds' plan says so; null: it fetches its URLs only).</summary>
+    public int? MaxDepth { get; init; }
+
+    /// <summary>Whether the job reads its seeds' sitemaps (the seeds' plan says so).</summary>
+    public bool FollowSitemaps { get; init; }
+
+    [JsonIgnore]
+    public int FirstBatch => FirstShard * BatchesPerShard;
+
+    /// <summary>The first shard after this plan's: where the next round's batches start.</summary>
+    [JsonIgnore]
+    public int EndShard => FirstShard + ShardCount;
 }
+
+/// <summary>Input of the round planning activity: round <see cref="Depth"/> of job <see cref="JobId"/>, whose URLs are
+/// found on the pages of batches [<see cref="PreviousFirstBatch"/>, + <see cref="PreviousBatchCount"/>) (the round one
+/// level up; unused for depth 0, the sitemaps' round) and laid out from shard <see cref="FirstShard"/>.
+/// <see cref="SeedPlanId"/> is the seeds' plan, which every round's plan id includes.</summary>
+public sealed record RoundTicket(string JobId, int Depth, int PreviousFirstBatch, int PreviousBatchCount, int FirstShard, string? SeedPlanId);
 
 /// <summary><see cref="Count"/> consecutive lanes of <see cref="Length"/> batches each. Lanes are described by runs so
 /// that a plan stays small in orchestration history however many hosts a job has.</summary>
@@ -83,6 +116,9 @@ public sealed record ShardWork(string JobId, int ShardIndex, int BatchesPerShard
     /// <summary>The plan the shard belongs to (<see cref="CrawlPlan.PlanId"/>).</summary>
     public string? PlanId { get; init; }
 
+    /// <summary>The depth of the shard's pages (see <see cref="CrawlPlan.Depth"/>).</summary>
+    public int Depth { get; init; }
+
     /// <summary>The lanes within the shard, laid from its first batch (see <see cref="CrawlPlan.Lanes"/>); the first may
     /// continue a lane of the shard before (a lane too long for one shard), which the job orchestration then never runs at
     /// the same time.</summary>
@@ -97,6 +133,9 @@ public sealed record LaneWork(string JobId, int FirstBatch, int BatchCount, int 
     /// <summary>One past the lane's last batch.</summary>
     [JsonIgnore]
     public int EndBatch => FirstBatch + BatchCount;
+
+    /// <summary>The depth of the lane's pages (see <see cref="CrawlPlan.Depth"/>): what their links' depth is counted from.</summary>
+    public int Depth { get; init; }
 }
 
 /// <summary>What one lane call did: the merged statistics of the batches it committed (or read back: results of the same
@@ -107,8 +146,16 @@ public sealed record LaneProgress(BatchStats Stats, int NextBatch);
 /// the job again).</summary>
 public sealed record SummaryWork(string JobId, BatchStats Totals, DateTimeOffset StartedAt, DateTimeOffset FinishedAt, int DuplicatesRemoved);
 
-/// <summary>Custom status: progress of a job.</summary>
-public sealed record CrawlProgress(int BatchesDone, int BatchesTotal, long UrlsDone, long UrlsTotal, long Bytes);
+/// <summary>Custom status: progress of a job. <see cref="UrlsTotal"/> counts the URLs planned so far: with link discovery
+/// it grows round by round, by <see cref="Discovered"/> in all, while <see cref="Depth"/> is the round being fetched.</summary>
+public sealed record CrawlProgress(int BatchesDone, int BatchesTotal, long UrlsDone, long UrlsTotal, long Bytes)
+{
+    /// <summary>The depth of the pages being fetched (0: the seeds).</summary>
+    public int Depth { get; init; }
+
+    /// <summary>URLs planned beyond the job's own: found by link discovery or in sitemaps.</summary>
+    public long Discovered { get; init; }
+}
 
 /// <summary>Runs a whole job in this process through the same orchestration logic the Durable orchestrator runs
 /// (used by the CLI and the benchmark).</summary>

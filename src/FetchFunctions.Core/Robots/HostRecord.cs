@@ -39,7 +39,11 @@ internal sealed record HostRecord(
     string? RobotsReason,
     IReadOnlyList<RobotsRule> Rules,
     TimeSpan? CrawlDelay,
-    HostBackoff Backoff);
+    HostBackoff Backoff)
+{
+    /// <summary>The robots.txt's <c>Sitemap:</c> lines (null when none), where a job following sitemaps looks first.</summary>
+    public IReadOnlyList<string>? Sitemaps { get; init; }
+}
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web,
     UseStringEnumConverter = true,

@@ -95,7 +95,10 @@ internal sealed partial class JobHosts(IFetchEngine engine, JobStore store, IOpt
         }
 
         var rules = RobotsParser.Parse(sink.Content, RobotsParser.ProductToken(policy.UserAgent));
-        return new HostRecord(origin, outcome, status, null, rules.Rules, rules.CrawlDelay, HostBackoff.None);
+        return new HostRecord(origin, outcome, status, null, rules.Rules, rules.CrawlDelay, HostBackoff.None)
+        {
+            Sitemaps = rules.Sitemaps.Count > 0 ? rules.Sitemaps : null,
+        };
     }
 
     private static async Task<(HostRecord Record, ETag ETag)?> ReadAsync(Azure.Storage.Blobs.BlobClient blob, CancellationToken cancellationToken)

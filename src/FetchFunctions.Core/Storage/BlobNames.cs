@@ -62,6 +62,9 @@ internal static class BlobNames
 
     public static string BatchResultsPrefix(string jobId) => $"{jobId}/results/";
 
+    /// <summary>The shard index of a manifest's blob name, or null when the name is not one.</summary>
+    public static int? ShardIndexOf(string blobName, string jobId) => BatchIndexOf(blobName, BatchManifestPrefix(jobId) + "shard-");
+
     /// <summary>The batch index of a results blob name, or null when the name is not one.</summary>
     public static int? BatchIndexOf(string blobName, string prefix)
     {

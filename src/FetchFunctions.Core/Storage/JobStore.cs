@@ -247,13 +247,15 @@ internal sealed class JobStore
     /// <summary>Deletes what an earlier run of the same job id left beyond this run's shards and batches, its results of
     /// another plan than <paramref name="planId"/>, and its summary: a re-run of a changed job replaces the job's results
     /// instead of mixing with them, and a re-run of the same plan keeps the results it can resume from.</summary>
-    public async Task DeleteStaleRunBlobsAsync(string jobId, int batchCount, int shardCount, string? planId, CancellationToken cancellationToken)
+    public async Task DeleteStaleRunBlobsAsync(string jobId, int batchCount, int shardCount, string? planId, bool keepRounds, CancellationToken cancellationToken)
     {
-        var manifests = Enumerable.Range(0, shardCount).Select(shard => BlobNames.ShardManifest(jobId, shard)).ToHashSet(StringComparer.Ordinal);
+        // Rounds of link discovery kept (the same plan of the seeds) hold every batch and shard after the seeds'.
+        bool Beyond(int index, int count) => index >= count && !keepRounds;
         var stale = new List<string>();
-        await foreach (var item in Container.GetBlobsAsync(new GetBlobsOptions { Prefix = BlobNames.BatchManifestPrefix(jobId) }, cancellationToken).ConfigureAwait(false))
+        var manifestPrefix = BlobNames.BatchManifestPrefix(jobId);
+        await foreach (var item in Container.GetBlobsAsync(new GetBlobsOptions { Prefix = manifestPrefix }, cancellationToken).ConfigureAwait(false))
         {
-            if (!manifests.Contains(item.Name))
+            if (BlobNames.ShardIndexOf(item.Name, jobId) is not { } shard || Beyond(shard, shardCount))
             {
                 stale.Add(item.Name);
             }
@@ -264,7 +266,7 @@ internal sealed class JobStore
         {
             var samePlan = planId is not null && item.Metadata is { } metadata
                 && metadata.TryGetValue(PlanIdMetadata, out var stored) && string.Equals(stored, planId, StringComparison.Ordinal);
-            if (BlobNames.BatchIndexOf(item.Name, resultsPrefix) is not { } index || index >= batchCount || !samePlan)
+            if (BlobNames.BatchIndexOf(item.Name, resultsPrefix) is not { } index || (index < batchCount ? !samePlan : Beyond(index, batchCount)))
             {
                 stale.Add(item.Name);
             }
@@ -274,9 +276,21 @@ internal sealed class JobStore
         var indexPrefix = BlobNames.IndexPartPrefix(jobId);
         await foreach (var item in Container.GetBlobsAsync(new GetBlobsOptions { Prefix = indexPrefix }, cancellationToken).ConfigureAwait(false))
         {
-            if (BlobNames.BatchIndexOf(item.Name, indexPrefix) is not { } index || index >= batchCount)
+            if (BlobNames.BatchIndexOf(item.Name, indexPrefix) is not { } index || Beyond(index, batchCount))
             {
                 stale.Add(item.Name);
+            }
+        }
+
+        if (!keepRounds)
+        {
+            // The frontier and the link logs of another plan's rounds: this plan's discovery starts afresh.
+            foreach (var prefix in new[] { Discovery.FrontierBlobNames.LinksPrefix(jobId), Discovery.FrontierBlobNames.FrontierPrefix(jobId) })
+            {
+                await foreach (var item in Container.GetBlobsAsync(new GetBlobsOptions { Prefix = prefix }, cancellationToken).ConfigureAwait(false))
+                {
+                    stale.Add(item.Name);
+                }
             }
         }
 

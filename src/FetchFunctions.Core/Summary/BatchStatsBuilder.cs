@@ -14,8 +14,14 @@ internal static class BatchStatsBuilder
         var errors = new Dictionary<string, long>(StringComparer.Ordinal);
         var outcomes = new Dictionary<string, long>(StringComparer.Ordinal);
         var hosts = new Dictionary<string, HostStats>(StringComparer.Ordinal);
+        var depths = new Dictionary<int, long>();
         foreach (var result in results)
         {
+            if (result.Depth is { } depth)
+            {
+                depths[depth] = depths.GetValueOrDefault(depth) + 1;
+            }
+
             var outcome = UrlOutcome.Of(result.Status, result.ErrorKind);
             outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
 
@@ -51,6 +57,7 @@ internal static class BatchStatsBuilder
             StatusCodes = Counts.Sorted(statuses),
             ErrorKinds = Counts.Sorted(errors),
             Outcomes = Counts.Sorted(outcomes),
+            Depths = Counts.Sorted(depths),
             Latency = LatencyHistogram.FromMilliseconds(results.Where(r => r.Started).Select(r => r.DurationMs)),
             Hosts = hostTable,
             OtherHosts = otherHosts,

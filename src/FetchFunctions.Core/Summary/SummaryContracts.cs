@@ -39,6 +39,9 @@ public sealed record BatchStats
     /// <summary>Durations of the fetches that ran (URLs stopped before they started are not timed).</summary>
     public LatencyHistogram Latency { get; init; } = LatencyHistogram.Empty;
 
+    /// <summary>Depth → URLs, for a job that discovers links (empty otherwise).</summary>
+    public IReadOnlyDictionary<int, long> Depths { get; init; } = ReadOnlyDictionary<int, long>.Empty;
+
     /// <summary>Hosts by URLs (most first, then by name), at most <see cref="MaxHosts"/>.</summary>
     public IReadOnlyList<HostStats> Hosts { get; init; } = [];
 
@@ -67,6 +70,7 @@ public sealed record BatchStats
             StatusCodes = Counts.Add(left.StatusCodes, right.StatusCodes),
             ErrorKinds = Counts.Add(left.ErrorKinds, right.ErrorKinds),
             Outcomes = Counts.Add(left.Outcomes, right.Outcomes),
+            Depths = Counts.Add(left.Depths, right.Depths),
             Latency = LatencyHistogram.Merge(left.Latency, right.Latency),
             Hosts = hosts,
             OtherHosts = other,
@@ -188,6 +192,12 @@ public sealed record CrawlSummary
 
     /// <summary>Failed URLs not listed in <see cref="FailedUrls"/> (see the results blobs for all of them).</summary>
     public long FailedUrlsNotListed { get; init; }
+
+    /// <summary>Depth → URLs fetched (seeds and their sitemaps' URLs are depth 0), for a job that discovers links.</summary>
+    public IReadOnlyDictionary<int, long> PagesByDepth { get; init; } = ReadOnlyDictionary<int, long>.Empty;
+
+    /// <summary>What link discovery found (null when the job does not discover links).</summary>
+    public Discovery.DiscoverySummary? Discovery { get; init; }
 }
 
 /// <summary>Latency percentiles read from the fixed-bucket histogram: each is the upper bound of the bucket the percentile

@@ -26,12 +26,17 @@ internal sealed class SummaryWriter
         _indented = (JsonTypeInfo<CrawlSummary>)options.GetTypeInfo(typeof(CrawlSummary));
     }
 
-    public async Task<CrawlSummary> WriteAsync(SummaryWork work, CancellationToken cancellationToken)
+    public Task<CrawlSummary> WriteAsync(SummaryWork work, CancellationToken cancellationToken) => WriteAsync(work, null, cancellationToken);
+
+    /// <param name="work">The job's merged statistics.</param>
+    /// <param name="discovery">What link discovery found, when the job discovers links.</param>
+    /// <param name="cancellationToken">Cancels the writes.</param>
+    public async Task<CrawlSummary> WriteAsync(SummaryWork work, Discovery.DiscoverySummary? discovery, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(work);
         var totals = work.Totals;
         var listed = (int)Math.Min(_crawlOptions.Value.MaxFailedUrlsInSummary, totals.Failed);
-        var failed = await FailedUrlsAsync(work.JobId, totals.Batches, listed, cancellationToken).ConfigureAwait(false);
+        var failed = await FailedUrlsAsync(work.JobId, listed, cancellationToken).ConfigureAwait(false);
         var elapsed = work.FinishedAt - work.StartedAt;
         var seconds = elapsed.TotalSeconds;
         var summary = new CrawlSummary
@@ -61,6 +66,8 @@ internal sealed class SummaryWriter
             OtherHosts = totals.OtherHosts,
             FailedUrls = failed,
             FailedUrlsNotListed = totals.Failed - failed.Count,
+            PagesByDepth = totals.Depths.Count == 0 ? System.Collections.ObjectModel.ReadOnlyDictionary<int, long>.Empty : totals.Depths,
+            Discovery = discovery,
         };
         await _store.UploadAsync(summary.SummaryBlobName, BinaryData.FromBytes(JsonSerializer.SerializeToUtf8Bytes(summary, _indented)),
             JobStore.JsonContentType, cancellationToken).ConfigureAwait(false);
@@ -76,12 +83,25 @@ internal sealed class SummaryWriter
 
     /// <summary>The first <paramref name="wanted"/> failed URLs: reading stops as soon as they are found (with no
     /// failures, no results blob is read at all).</summary>
-    private async Task<List<FailedUrl>> FailedUrlsAsync(string jobId, int batches, int wanted, CancellationToken cancellationToken)
+    private async Task<List<FailedUrl>> FailedUrlsAsync(string jobId, int wanted, CancellationToken cancellationToken)
     {
         var failed = new List<FailedUrl>(wanted);
-        for (var batch = 0; batch < batches && failed.Count < wanted; batch++)
+        if (wanted == 0)
         {
-            await foreach (var line in _store.ReadLinesAsync(BlobNames.BatchResults(jobId, batch), cancellationToken).ConfigureAwait(false))
+            return failed;
+        }
+
+        // Listed in name order, which is batch order: with rounds of discovery, batch numbers have gaps between rounds.
+        var prefix = BlobNames.BatchResultsPrefix(jobId);
+        await foreach (var item in _store.Container.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = prefix }, cancellationToken)
+            .ConfigureAwait(false))
+        {
+            if (BlobNames.BatchIndexOf(item.Name, prefix) is null)
+            {
+                continue;
+            }
+
+            await foreach (var line in _store.ReadLinesAsync(item.Name, cancellationToken).ConfigureAwait(false))
             {
                 if (line.Length == 0)
                 {
@@ -89,13 +109,13 @@ internal sealed class SummaryWriter
                 }
 
                 var result = JsonSerializer.Deserialize(line, CrawlJsonContext.Default.UrlResult)
-                    ?? throw new InvalidDataException($"A null line in the results of batch {batch}.");
+                    ?? throw new InvalidDataException($"A null line in '{item.Name}'.");
                 if (!result.Succeeded)
                 {
                     failed.Add(new FailedUrl(result.Url, result.Status, result.ErrorKind?.ToString(), result.Error));
                     if (failed.Count >= wanted)
                     {
-                        break;
+                        return failed;
                     }
                 }
             }

@@ -21,6 +21,10 @@ public sealed class CrawlActivityFunctions
     public Task<CrawlPlan> PlanCrawl([ActivityTrigger] JobTicket ticket, CancellationToken cancellationToken) =>
         _activities.PlanAsync(ticket, cancellationToken);
 
+    [Function(CrawlFunctionNames.PlanRoundActivity)]
+    public Task<CrawlPlan> PlanRound([ActivityTrigger] RoundTicket round, CancellationToken cancellationToken) =>
+        _activities.PlanRoundAsync(round, cancellationToken);
+
     [Function(CrawlFunctionNames.FetchLaneActivity)]
     public Task<LaneProgress> FetchLane([ActivityTrigger] LaneWork lane, CancellationToken cancellationToken) =>
         _activities.FetchLaneAsync(lane, null, cancellationToken);

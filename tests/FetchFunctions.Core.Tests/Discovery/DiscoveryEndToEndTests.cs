@@ -12,7 +12,7 @@ namespace FetchFunctions.Core.Tests.Discovery;
 /// in a sink of the test's own, since the engine does not wrap bodies for it yet.</summary>
 public sealed class DiscoveryEndToEndTests
 {
-    private static void Build(SiteGraph site)
+    internal static void Build(SiteGraph site)
     {
         site.Pages["{site}/"] = """
             <a href="/a">a</a> <a href="/b#frag">b</a> <a href="a">dup</a> <a href="/nofollowed" rel="nofollow">n</a>

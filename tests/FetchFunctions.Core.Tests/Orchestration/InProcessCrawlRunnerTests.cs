@@ -24,6 +24,9 @@ public sealed class InProcessCrawlRunnerTests
         public SummaryWork? SummaryInput { get; private set; }
         public int? FailBatch { get; init; }
 
+        public Task<CrawlPlan> PlanRoundAsync(RoundTicket round, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("This job discovers nothing.");
+
         public Task<CrawlPlan> PlanAsync(JobTicket ticket, CancellationToken cancellationToken) => Task.FromResult(plan);
 
         public async Task<LaneProgress> FetchLaneAsync(LaneWork lane, IProgress<BatchStats>? committed, CancellationToken cancellationToken)

@@ -55,7 +55,7 @@ public sealed class SummaryWriterTests
         Assert.Equal(10, stored.Hosts.Count);
         Assert.Equal(totals.Latency.Percentile(0.5), stored.Latency.P50Milliseconds);
         Assert.Equal(stored with { Hosts = returned.Hosts, FailedUrls = returned.FailedUrls, StatusCodes = returned.StatusCodes,
-            ErrorKinds = returned.ErrorKinds, Outcomes = returned.Outcomes, Latency = returned.Latency }, returned);
+            ErrorKinds = returned.ErrorKinds, Outcomes = returned.Outcomes, Latency = returned.Latency, PagesByDepth = returned.PagesByDepth }, returned);
         Assert.Equal(12, returned.FailedUrls.Count);
     }
 
