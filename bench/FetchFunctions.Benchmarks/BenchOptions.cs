@@ -8,7 +8,7 @@ internal sealed record BenchOptions
     public static readonly string[] AllParts = ["fetch", "store", "big", "telemetry", "job", "durable", "plan", "hosts", "slow"];
 
     /// <summary>Parts run only when asked for.</summary>
-    public static readonly string[] ExtraParts = ["profile", "bigjob"];
+    public static readonly string[] ExtraParts = ["profile", "bigjob", "frontier"];
 
     public int Runs { get; init; } = 3;
     public int Concurrency { get; init; } = 16;
@@ -22,6 +22,7 @@ internal sealed record BenchOptions
     public IReadOnlyList<int> PlanUrls { get; init; } = [1_000_000, 10_000_000];
     public int HostsUrls { get; init; } = 4_000;
     public int BigJobUrls { get; init; } = 1_000_000;
+    public int FrontierUrls { get; init; } = 1_000_000;
     public IReadOnlyList<string> Parts { get; init; } = AllParts;
     public string Output { get; init; } = Path.Combine("artifacts", "benchmark.json");
     public bool Quick { get; init; }
@@ -56,6 +57,8 @@ internal sealed record BenchOptions
           bigjob      (not in the default) a whole job of --big-job-urls URLs over the 50 hosts, in a
                       child process: wall time, URLs/s, peak RSS, storage requests per 1,000 URLs,
                       the summary checked against the results rows    ~1 h at 1,000,000 URLs
+          frontier    (not in the default) planning one round of link discovery that finds
+                      --frontier-urls new URLs, in a child process: time and peak RSS (issue 19)   ~2 min
 
           --runs N            measured runs per figure (median, min, max); default 3
           --concurrency N     requests in flight for parts 1-2; default 16
@@ -69,6 +72,7 @@ internal sealed record BenchOptions
           --plan-urls N,...   job sizes planned in part 5, one after another; default 1000000,10000000
           --hosts-urls N      URLs of the 50-host job of part 6; default 4000
           --big-job-urls N    URLs of the bigjob part; default 1000000
+          --frontier-urls N   new URLs of the frontier part's round; default 1000000
           --parts LIST        comma-separated subset of fetch,store,big,telemetry,job,durable,plan,hosts,slow,profile,bigjob
           --out PATH          JSON report; default artifacts/benchmark.json
           --quick             smoke run of every part, about 2-3 min: 1 run, at least 1 s a side, 1000 pages
@@ -117,6 +121,7 @@ internal sealed record BenchOptions
                     "--plan-urls" => options with { PlanUrls = [.. value.Split(',').Select(Positive)] },
                     "--hosts-urls" => options with { HostsUrls = Positive(value) },
                     "--big-job-urls" => options with { BigJobUrls = Positive(value) },
+                    "--frontier-urls" => options with { FrontierUrls = Positive(value) },
                     "--parts" => options with { Parts = PartList(value) },
                     "--out" => options with { Output = value },
                     _ => throw new FormatException($"Unknown option: {name}"),

@@ -33,6 +33,12 @@ if (args is [Planning.Command, var planStorage, var jobId, var jobBlob])
     return await Planning.RunChildAsync(planStorage, jobId, jobBlob);
 }
 
+if (args is [FrontierRound.Command, var frontierStorage, var frontierJob, var seedBatches, var firstShard, var seedPlan])
+{
+    return await FrontierRound.RunChildAsync(frontierStorage, frontierJob, int.Parse(seedBatches, CultureInfo.InvariantCulture),
+        int.Parse(firstShard, CultureInfo.InvariantCulture), seedPlan);
+}
+
 if (args is [BigJob.Command, var bigStorage])
 {
     return await BigJob.RunChildAsync(bigStorage);
@@ -126,6 +132,11 @@ if (options.Includes("job") || options.Includes("durable") || options.Includes("
 if (options.Includes("plan"))
 {
     await Planning.RunAsync(options, report, cancellation.Token);
+}
+
+if (options.Includes("frontier"))
+{
+    await FrontierRound.RunAsync(options, report, cancellation.Token);
 }
 
 if (options.Includes("slow"))
