@@ -1,0 +1,53 @@
+using FetchFunctions.Core.Jobs;
+
+namespace FetchFunctions.Core.Tests.Discovery;
+
+/// <summary>The full site graph (<see cref="FullSiteGraph"/>) crawled with sitemaps followed: robots.txt's Sitemap line
+/// names an index whose sitemap is gzipped; without the line, /sitemap.xml is read.</summary>
+public sealed class DiscoverySitemapTests
+{
+    [Fact]
+    public async Task RunAsync_SitemapIndexWithGzippedSitemap_AddsItsInScopeUrlsAtDepthZero()
+    {
+        var (host, site) = await FullSiteGraph.StartAsync();
+        await using var _ = host;
+        await using var __ = site;
+
+        var (summary, results) = await FullSiteGraph.CrawlAsync(host, site, new CrawlDiscoveryOptions { MaxDepth = 1, FollowSitemaps = true });
+
+        Assert.Equal(site.Seen([
+                "{site}/", "{site}/sitemap-index.xml", "{site}/sitemaps/pages.xml.gz", "{site}/from-sitemap",
+                "{site}/a", "{site}/b", "{site}/redirect-in", "{site}/c", "{site}/redirect-out", "{other}/landing", "{site}/cal/1", "{site}/meta",
+                "{site}/xrobots", "{site}/docs/", "{site}/sitemap-child",
+            ]),
+            FullSiteGraph.Pages(site));
+        Assert.Equal(site.Requests.Count, site.Requests.Distinct(StringComparer.Ordinal).Count());
+        var fromSitemap = FullSiteGraph.Row(site, results, "{site}/from-sitemap");
+        Assert.Equal((0, site.Expand("{site}/sitemaps/pages.xml.gz")), (fromSitemap.Depth!.Value, fromSitemap.FoundOn));
+        var child = FullSiteGraph.Row(site, results, "{site}/sitemap-child");
+        Assert.Equal((1, site.Expand("{site}/from-sitemap")), (child.Depth!.Value, child.FoundOn));
+        var discovery = summary.Discovery!;
+        // The sitemap lists the seed (a duplicate), one new page and a page of the other host (out of scope); /from-sitemap
+        // links to /b, which the home page links to as well.
+        Assert.Equal((1L, 2L, 3L), (discovery.SitemapUrls, discovery.Duplicates, discovery.OutOfScope));
+        Assert.Equal([2L, 10L], discovery.PagesByDepth);
+        Assert.Equal(new Dictionary<int, long> { [0] = 2, [1] = 10 }, summary.PagesByDepth);
+    }
+
+    [Fact]
+    public async Task RunAsync_RobotsTxtNamesNoSitemap_ReadsSitemapXmlAndDepthZeroFetchesItsUrls()
+    {
+        var (host, site) = await FullSiteGraph.StartAsync(FullSiteGraph.WithoutSitemapLine);
+        await using var _ = host;
+        await using var __ = site;
+
+        var (summary, results) = await FullSiteGraph.CrawlAsync(host, site, new CrawlDiscoveryOptions { MaxDepth = 0, FollowSitemaps = true });
+
+        Assert.Equal(site.Seen(["{site}/", "{site}/sitemap.xml", "{site}/from-fallback"]), FullSiteGraph.Pages(site));
+        Assert.Equal(2, results.Count);
+        var fromFallback = FullSiteGraph.Row(site, results, "{site}/from-fallback");
+        Assert.Equal((0, site.Expand("{site}/sitemap.xml")), (fromFallback.Depth!.Value, fromFallback.FoundOn));
+        Assert.Equal(1L, summary.Discovery!.SitemapUrls);
+        Assert.Equal([2L], summary.Discovery.PagesByDepth);
+    }
+}
