@@ -28,13 +28,13 @@ public sealed class DiscoveryDepthTests
     [InlineData(3, new long[] { 1, 9, 6, 3 })]
     public async Task RunAsync_EachDepthLimit_RequestsExactlyThePagesToThatDepthEachOnce(int maxDepth, long[] rowsByDepth)
     {
-        var (host, site) = await FullSiteGraph.StartAsync();
+        var (host, site) = await FullSiteCrawl.StartAsync();
         await using var _ = host;
         await using var __ = site;
 
-        var (summary, results) = await FullSiteGraph.CrawlAsync(host, site, new CrawlDiscoveryOptions { MaxDepth = maxDepth });
+        var (summary, results) = await FullSiteCrawl.CrawlAsync(host, site, new CrawlDiscoveryOptions { MaxDepth = maxDepth });
 
-        Assert.Equal(site.Seen(PagesAtDepth.Take(maxDepth + 1).SelectMany(p => p)), FullSiteGraph.Pages(site));
+        Assert.Equal(site.Seen(PagesAtDepth.Take(maxDepth + 1).SelectMany(p => p)), FullSiteCrawl.Pages(site));
         Assert.Equal(site.Requests.Count, site.Requests.Distinct(StringComparer.Ordinal).Count());
         Assert.Single(site.Requests, r => r == site.Seen(["{site}/robots.txt"])[0]);
         Assert.DoesNotContain(site.Requests, r => r.StartsWith(site.Third.Authority, StringComparison.Ordinal) || r.Contains("/private/", StringComparison.Ordinal));
@@ -48,13 +48,13 @@ public sealed class DiscoveryDepthTests
     [Fact]
     public async Task RunAsync_DepthThree_RowsSayTheirDepthAndThePageTheyWereFoundOn()
     {
-        var (host, site) = await FullSiteGraph.StartAsync();
+        var (host, site) = await FullSiteCrawl.StartAsync();
         await using var _ = host;
         await using var __ = site;
 
-        var (_, results) = await FullSiteGraph.CrawlAsync(host, site, new CrawlDiscoveryOptions { MaxDepth = 3 });
+        var (_, results) = await FullSiteCrawl.CrawlAsync(host, site, new CrawlDiscoveryOptions { MaxDepth = 3 });
 
-        var places = results.Where(r => r.Url != site.Expand("{site}/deeper")).Select(r => $"{FullSiteGraph.Unexpand(site, r.Url)} {FullSiteGraph.Place(site, r)}").Order(StringComparer.Ordinal);
+        var places = results.Where(r => r.Url != site.Expand("{site}/deeper")).Select(r => $"{FullSiteCrawl.Unexpand(site, r.Url)} {FullSiteCrawl.Place(site, r)}").Order(StringComparer.Ordinal);
         Assert.Equal(new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["{site}/"] = "0 ",
@@ -79,10 +79,10 @@ public sealed class DiscoveryDepthTests
         }.Select(p => $"{p.Key} {p.Value}").Order(StringComparer.Ordinal), places);
         // Three depth-2 pages link to /deeper: it is found on whichever page's links were logged first (pages are logged as
         // they complete).
-        Assert.Contains(FullSiteGraph.Place(site, FullSiteGraph.Row(site, results, "{site}/deeper")), new[] { "3 {site}/a/deep", "3 {site}/sub/x", "3 {site}/d" });
-        Assert.Equal(site.Expand("{site}/c"), FullSiteGraph.Row(site, results, "{site}/redirect-in").FinalUrl);
-        Assert.Equal(site.Expand("{other}/landing"), FullSiteGraph.Row(site, results, "{site}/redirect-out").FinalUrl);
-        var disallowed = FullSiteGraph.Row(site, results, "{site}/private/secret");
+        Assert.Contains(FullSiteCrawl.Place(site, FullSiteCrawl.Row(site, results, "{site}/deeper")), new[] { "3 {site}/a/deep", "3 {site}/sub/x", "3 {site}/d" });
+        Assert.Equal(site.Expand("{site}/c"), FullSiteCrawl.Row(site, results, "{site}/redirect-in").FinalUrl);
+        Assert.Equal(site.Expand("{other}/landing"), FullSiteCrawl.Row(site, results, "{site}/redirect-out").FinalUrl);
+        var disallowed = FullSiteCrawl.Row(site, results, "{site}/private/secret");
         Assert.Equal((FetchErrorKind.DisallowedByRobots, false), (disallowed.ErrorKind!.Value, disallowed.Started));
     }
 
@@ -95,11 +95,11 @@ public sealed class DiscoveryDepthTests
     public async Task RunAsync_EachDepthLimit_SummaryCountsWhatHappenedToEveryLink(int maxDepth, long links, long outOfScope, long duplicates,
         long nofollow, long unusable)
     {
-        var (host, site) = await FullSiteGraph.StartAsync();
+        var (host, site) = await FullSiteCrawl.StartAsync();
         await using var _ = host;
         await using var __ = site;
 
-        var (summary, _) = await FullSiteGraph.CrawlAsync(host, site, new CrawlDiscoveryOptions { MaxDepth = maxDepth });
+        var (summary, _) = await FullSiteCrawl.CrawlAsync(host, site, new CrawlDiscoveryOptions { MaxDepth = maxDepth });
 
         var discovery = Assert.IsType<DiscoverySummary>(summary.Discovery);
         Assert.Equal((links, outOfScope, duplicates, nofollow, unusable), (discovery.LinksFound, discovery.OutOfScope, discovery.Duplicates,
@@ -113,15 +113,15 @@ public sealed class DiscoveryDepthTests
     [InlineData(1, new[] { "{site}/" }, 9)]
     public async Task RunAsync_MaxPages_PlansExactlyThatManyPages(int maxPages, string[] requested, long overMaxPages)
     {
-        var (host, site) = await FullSiteGraph.StartAsync();
+        var (host, site) = await FullSiteCrawl.StartAsync();
         await using var _ = host;
         await using var __ = site;
 
-        var (summary, results) = await FullSiteGraph.CrawlAsync(host, site, new CrawlDiscoveryOptions { MaxDepth = 3, MaxPages = maxPages });
+        var (summary, results) = await FullSiteCrawl.CrawlAsync(host, site, new CrawlDiscoveryOptions { MaxDepth = 3, MaxPages = maxPages });
 
         Assert.Equal(maxPages, results.Count);
         Assert.Equal(maxPages, summary.Total);
-        Assert.Equal(site.Seen(requested), FullSiteGraph.Pages(site));
+        Assert.Equal(site.Seen(requested), FullSiteCrawl.Pages(site));
         Assert.Equal(overMaxPages, summary.Discovery!.OverMaxPages);
     }
 }

@@ -20,14 +20,14 @@ public sealed class DiscoveryScopeTests
     [Fact]
     public async Task RunAsync_PrefixScope_FollowsOnlyLinksUnderTheSeedsFolder()
     {
-        var (host, site) = await FullSiteGraph.StartAsync();
+        var (host, site) = await FullSiteCrawl.StartAsync();
         await using var _ = host;
         await using var __ = site;
 
-        var (summary, results) = await FullSiteGraph.CrawlAsync(host, site, new CrawlDiscoveryOptions { MaxDepth = 3, Scope = ["prefix"] }, "{site}/docs/");
+        var (summary, results) = await FullSiteCrawl.CrawlAsync(host, site, new CrawlDiscoveryOptions { MaxDepth = 3, Scope = ["prefix"] }, "{site}/docs/");
 
         // /docs/more links back to /docs/ (a duplicate); /outside is on the same host but not under /docs/.
-        Assert.Equal(site.Seen(["{site}/docs/", "{site}/docs/guide", "{site}/docs/more"]), FullSiteGraph.Pages(site));
+        Assert.Equal(site.Seen(["{site}/docs/", "{site}/docs/guide", "{site}/docs/more"]), FullSiteCrawl.Pages(site));
         AssertEachOnce(site);
         Assert.Equal(3, results.Count);
         Assert.Equal((1L, 1L), (summary.Discovery!.OutOfScope, summary.Discovery.Duplicates));
@@ -36,17 +36,17 @@ public sealed class DiscoveryScopeTests
     [Fact]
     public async Task RunAsync_HostListWithABlockedAddress_RowSaysBlockedByPolicyAndNothingReachesIt()
     {
-        var (host, site) = await FullSiteGraph.StartAsync();
+        var (host, site) = await FullSiteCrawl.StartAsync();
         await using var _ = host;
         await using var __ = site;
 
         // 127.0.0.3 is in scope, but the engine's allowed networks are 127.0.0.1/32 and 127.0.0.2/32 only.
-        var (summary, results) = await FullSiteGraph.CrawlAsync(host, site, new CrawlDiscoveryOptions { MaxDepth = 1, Scope = ["127.0.0.1", "127.0.0.3"] });
+        var (summary, results) = await FullSiteCrawl.CrawlAsync(host, site, new CrawlDiscoveryOptions { MaxDepth = 1, Scope = ["127.0.0.1", "127.0.0.3"] });
 
-        Assert.Equal(site.Seen(ToDepthTwo.Take(11)), FullSiteGraph.Pages(site));
+        Assert.Equal(site.Seen(ToDepthTwo.Take(11)), FullSiteCrawl.Pages(site));
         Assert.DoesNotContain(site.Requests, r => r.StartsWith(site.Third.Authority, StringComparison.Ordinal));
         AssertEachOnce(site);
-        var blocked = FullSiteGraph.Row(site, results, "{third}/blocked");
+        var blocked = FullSiteCrawl.Row(site, results, "{third}/blocked");
         Assert.Equal((FetchErrorKind.BlockedByPolicy, 1, site.Expand("{site}/")), (blocked.ErrorKind!.Value, blocked.Depth!.Value, blocked.FoundOn));
         Assert.Null(blocked.Status);
         // The seed and ten links: the nine of the host scope and the blocked one; only {other}/off is out of scope.
@@ -57,13 +57,13 @@ public sealed class DiscoveryScopeTests
     [Fact]
     public async Task RunAsync_Include_FollowsOnlyMatchingLinksButAlwaysTheSeed()
     {
-        var (host, site) = await FullSiteGraph.StartAsync();
+        var (host, site) = await FullSiteCrawl.StartAsync();
         await using var _ = host;
         await using var __ = site;
 
-        var (summary, results) = await FullSiteGraph.CrawlAsync(host, site, new CrawlDiscoveryOptions { MaxDepth = 2, Include = ["*/docs/*"] });
+        var (summary, results) = await FullSiteCrawl.CrawlAsync(host, site, new CrawlDiscoveryOptions { MaxDepth = 2, Include = ["*/docs/*"] });
 
-        Assert.Equal(site.Seen(["{site}/", "{site}/docs/", "{site}/docs/guide"]), FullSiteGraph.Pages(site));
+        Assert.Equal(site.Seen(["{site}/", "{site}/docs/", "{site}/docs/guide"]), FullSiteCrawl.Pages(site));
         AssertEachOnce(site);
         Assert.Equal(3, results.Count);
         // Eight links of the home page (/nofollowed is nofollow first), then /outside.
@@ -73,14 +73,14 @@ public sealed class DiscoveryScopeTests
     [Fact]
     public async Task RunAsync_Exclude_LeavesOutMatchingLinksAndWhatOnlyTheyLinkTo()
     {
-        var (host, site) = await FullSiteGraph.StartAsync();
+        var (host, site) = await FullSiteCrawl.StartAsync();
         await using var _ = host;
         await using var __ = site;
 
-        var (summary, results) = await FullSiteGraph.CrawlAsync(host, site,
+        var (summary, results) = await FullSiteCrawl.CrawlAsync(host, site,
             new CrawlDiscoveryOptions { MaxDepth = 2, Exclude = ["*/cal/*", "*/private/*"] });
 
-        Assert.Equal(site.Seen(ToDepthTwo.Where(p => !p.Contains("/cal/", StringComparison.Ordinal))), FullSiteGraph.Pages(site));
+        Assert.Equal(site.Seen(ToDepthTwo.Where(p => !p.Contains("/cal/", StringComparison.Ordinal))), FullSiteCrawl.Pages(site));
         AssertEachOnce(site);
         Assert.DoesNotContain(results, r => r.Url.Contains("/private/", StringComparison.Ordinal));
         Assert.Equal(13, results.Count);
@@ -90,13 +90,13 @@ public sealed class DiscoveryScopeTests
     [Fact]
     public async Task RunAsync_NofollowNotRespected_FollowsRelMetaAndHeaderNofollowLinks()
     {
-        var (host, site) = await FullSiteGraph.StartAsync();
+        var (host, site) = await FullSiteCrawl.StartAsync();
         await using var _ = host;
         await using var __ = site;
 
-        var (summary, _) = await FullSiteGraph.CrawlAsync(host, site, new CrawlDiscoveryOptions { MaxDepth = 2, RespectNofollow = false });
+        var (summary, _) = await FullSiteCrawl.CrawlAsync(host, site, new CrawlDiscoveryOptions { MaxDepth = 2, RespectNofollow = false });
 
-        Assert.Equal(site.Seen([.. ToDepthTwo, "{site}/nofollowed", "{site}/never-meta", "{site}/never-header"]), FullSiteGraph.Pages(site));
+        Assert.Equal(site.Seen([.. ToDepthTwo, "{site}/nofollowed", "{site}/never-meta", "{site}/never-header"]), FullSiteCrawl.Pages(site));
         AssertEachOnce(site);
         Assert.Equal(0L, summary.Discovery!.Nofollow);
         Assert.Equal([1L, 10L, 8L], summary.Discovery.PagesByDepth);

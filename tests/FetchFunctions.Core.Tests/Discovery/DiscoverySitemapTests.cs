@@ -9,22 +9,22 @@ public sealed class DiscoverySitemapTests
     [Fact]
     public async Task RunAsync_SitemapIndexWithGzippedSitemap_AddsItsInScopeUrlsAtDepthZero()
     {
-        var (host, site) = await FullSiteGraph.StartAsync();
+        var (host, site) = await FullSiteCrawl.StartAsync();
         await using var _ = host;
         await using var __ = site;
 
-        var (summary, results) = await FullSiteGraph.CrawlAsync(host, site, new CrawlDiscoveryOptions { MaxDepth = 1, FollowSitemaps = true });
+        var (summary, results) = await FullSiteCrawl.CrawlAsync(host, site, new CrawlDiscoveryOptions { MaxDepth = 1, FollowSitemaps = true });
 
         Assert.Equal(site.Seen([
                 "{site}/", "{site}/sitemap-index.xml", "{site}/sitemaps/pages.xml.gz", "{site}/from-sitemap",
                 "{site}/a", "{site}/b", "{site}/redirect-in", "{site}/c", "{site}/redirect-out", "{other}/landing", "{site}/cal/1", "{site}/meta",
                 "{site}/xrobots", "{site}/docs/", "{site}/sitemap-child",
             ]),
-            FullSiteGraph.Pages(site));
+            FullSiteCrawl.Pages(site));
         Assert.Equal(site.Requests.Count, site.Requests.Distinct(StringComparer.Ordinal).Count());
-        var fromSitemap = FullSiteGraph.Row(site, results, "{site}/from-sitemap");
+        var fromSitemap = FullSiteCrawl.Row(site, results, "{site}/from-sitemap");
         Assert.Equal((0, site.Expand("{site}/sitemaps/pages.xml.gz")), (fromSitemap.Depth!.Value, fromSitemap.FoundOn));
-        var child = FullSiteGraph.Row(site, results, "{site}/sitemap-child");
+        var child = FullSiteCrawl.Row(site, results, "{site}/sitemap-child");
         Assert.Equal((1, site.Expand("{site}/from-sitemap")), (child.Depth!.Value, child.FoundOn));
         var discovery = summary.Discovery!;
         // The sitemap lists the seed (a duplicate), one new page and a page of the other host (out of scope); /from-sitemap
@@ -37,15 +37,15 @@ public sealed class DiscoverySitemapTests
     [Fact]
     public async Task RunAsync_RobotsTxtNamesNoSitemap_ReadsSitemapXmlAndDepthZeroFetchesItsUrls()
     {
-        var (host, site) = await FullSiteGraph.StartAsync(FullSiteGraph.WithoutSitemapLine);
+        var (host, site) = await FullSiteCrawl.StartAsync(FullSiteGraph.WithoutSitemapLine);
         await using var _ = host;
         await using var __ = site;
 
-        var (summary, results) = await FullSiteGraph.CrawlAsync(host, site, new CrawlDiscoveryOptions { MaxDepth = 0, FollowSitemaps = true });
+        var (summary, results) = await FullSiteCrawl.CrawlAsync(host, site, new CrawlDiscoveryOptions { MaxDepth = 0, FollowSitemaps = true });
 
-        Assert.Equal(site.Seen(["{site}/", "{site}/sitemap.xml", "{site}/from-fallback"]), FullSiteGraph.Pages(site));
+        Assert.Equal(site.Seen(["{site}/", "{site}/sitemap.xml", "{site}/from-fallback"]), FullSiteCrawl.Pages(site));
         Assert.Equal(2, results.Count);
-        var fromFallback = FullSiteGraph.Row(site, results, "{site}/from-fallback");
+        var fromFallback = FullSiteCrawl.Row(site, results, "{site}/from-fallback");
         Assert.Equal((0, site.Expand("{site}/sitemap.xml")), (fromFallback.Depth!.Value, fromFallback.FoundOn));
         Assert.Equal(1L, summary.Discovery!.SitemapUrls);
         Assert.Equal([2L], summary.Discovery.PagesByDepth);

@@ -1,10 +1,5 @@
 using System.IO.Compression;
 using System.Text;
-using FetchFunctions.Core.Jobs;
-using FetchFunctions.Core.Orchestration;
-using FetchFunctions.Core.Summary;
-using FetchFunctions.Core.Tests.Infrastructure;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace FetchFunctions.Core.Tests.Discovery;
 
@@ -12,7 +7,7 @@ namespace FetchFunctions.Core.Tests.Discovery;
 /// fragments, duplicates, the three kinds of nofollow, a section robots.txt disallows, a link to a blocked address
 /// (127.0.0.3, outside the allowed networks), an off-scope host (127.0.0.2), an endless calendar, a sitemap index with a
 /// gzipped sitemap (named by robots.txt), and redirects into and out of scope. The tests say which pages they expect
-/// as literal paths; this class only builds the site and runs crawls on it.</summary>
+/// as literal paths; this class only builds the site (the app's tests use it too).</summary>
 internal static class FullSiteGraph
 {
     /// <summary>The engine's allowed networks in these tests: the site and the other host, never 127.0.0.3.</summary>
@@ -104,46 +99,4 @@ internal static class FullSiteGraph
 
         return buffer.ToArray();
     }
-
-    public static async Task<(EngineHost Host, SiteGraph Site)> StartAsync(Action<SiteGraph>? change = null)
-    {
-        var site = await SiteGraph.StartAsync();
-        Build(site);
-        change?.Invoke(site);
-        return (await EngineHost.StartAsync(Settings()), site);
-    }
-
-    /// <summary>Runs a job of <paramref name="seeds"/> (keys such as "{site}/") with <paramref name="crawl"/> through the
-    /// in-process runner; returns its summary and result rows.</summary>
-    public static async Task<(CrawlSummary Summary, List<UrlResult> Results)> CrawlAsync(EngineHost host, SiteGraph site, CrawlDiscoveryOptions crawl,
-        params string[] seeds)
-    {
-        var jobId = $"fg-{Guid.NewGuid():N}";
-        var submitted = await host.Provider.GetRequiredService<ICrawlIntake>().SubmitAsync(new CrawlJobRequest
-        {
-            JobId = jobId,
-            Urls = seeds.Length == 0 ? [site.Site.AbsoluteUri] : [.. seeds.Select(site.Expand)],
-            Crawl = crawl,
-        }, CancellationToken.None);
-        Assert.True(submitted.Accepted, string.Join("; ", submitted.Problems));
-        var summary = await host.Provider.GetRequiredService<ICrawlRunner>().RunAsync(submitted.Ticket!, null, CancellationToken.None);
-        return (summary, await DiscoveryCrawlTests.ResultsAsync(host, jobId));
-    }
-
-    /// <summary>The pages the site saw (robots.txt left out), sorted.</summary>
-    public static string[] Pages(SiteGraph site) =>
-        [.. site.Requests.Where(r => !r.EndsWith("/robots.txt", StringComparison.Ordinal)).Order(StringComparer.Ordinal)];
-
-    /// <summary>A result row by its key ("{site}/a").</summary>
-    public static UrlResult Row(SiteGraph site, IEnumerable<UrlResult> results, string key) =>
-        Assert.Single(results, r => r.Url == site.Expand(key));
-
-    /// <summary>Compact form of a row's place in the crawl, for literal comparisons: "depth foundOn-key".</summary>
-    public static string Place(SiteGraph site, UrlResult row) =>
-        $"{row.Depth} {Unexpand(site, row.FoundOn)}";
-
-    public static string? Unexpand(SiteGraph site, string? url) => url?
-        .Replace(site.Site.AbsoluteUri.TrimEnd('/'), "{site}", StringComparison.Ordinal)
-        .Replace(site.Other.AbsoluteUri.TrimEnd('/'), "{other}", StringComparison.Ordinal)
-        .Replace(site.Third.AbsoluteUri.TrimEnd('/'), "{third}", StringComparison.Ordinal);
 }
