@@ -50,4 +50,39 @@ public sealed class DiscoverySitemapTests
         Assert.Equal(1L, summary.Discovery!.SitemapUrls);
         Assert.Equal([2L], summary.Discovery.PagesByDepth);
     }
+
+    [Fact]
+    public async Task RunAsync_SitemapsAndRoundsOverSeveralShards_RequestsEachPageOnce()
+    {
+        // Batches of one URL, two per shard: the seed is shard 0, the sitemap's page shard 1, and each round starts at a
+        // shard of its own, so round 1 reads the link logs of batches 0 and 2 with batch 1 (never written) between them.
+        var (host, site) = await FullSiteCrawl.StartAsync(settings: new Dictionary<string, string?> { ["Crawl:BatchesPerShard"] = "2", ["Crawl:MaxUrls"] = "1000", ["Crawl:MaxInlineUrls"] = "100" });
+        await using var _ = host;
+        await using var __ = site;
+
+        var jobId = $"fg-{Guid.NewGuid():N}";
+
+        var (summary, results) = await FullSiteCrawl.CrawlAsync(host, site, new CrawlDiscoveryOptions { MaxDepth = 2, FollowSitemaps = true },
+            new CrawlJobOptions { BatchSize = 1 }, jobId);
+
+        Assert.Equal(site.Seen([
+                "{site}/", "{site}/sitemap-index.xml", "{site}/sitemaps/pages.xml.gz", "{site}/from-sitemap",
+                "{site}/a", "{site}/b", "{site}/redirect-in", "{site}/c", "{site}/redirect-out", "{other}/landing", "{site}/cal/1", "{site}/meta",
+                "{site}/xrobots", "{site}/docs/", "{site}/sitemap-child",
+                "{site}/a/deep", "{site}/sub/x", "{site}/d", "{site}/cal/2", "{site}/docs/guide", "{site}/outside",
+            ]),
+            FullSiteCrawl.Pages(site));
+        Assert.Equal(site.Requests.Count, site.Requests.Distinct(StringComparer.Ordinal).Count());
+        Assert.Equal(18, results.Count);
+        Assert.Equal([2L, 10L, 6L], summary.Discovery!.PagesByDepth);
+        Assert.Equal(new Dictionary<int, long> { [0] = 2, [1] = 10, [2] = 6 }, summary.PagesByDepth);
+        // The batches that committed results: the seed's 0, the sitemap round's 2, round 1's 4-13, round 2's 14-19.
+        var batches = new List<int>();
+        await foreach (var blob in host.Container.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = $"{jobId}/results/" }))
+        {
+            batches.Add(int.Parse(Path.GetFileNameWithoutExtension(blob.Name), System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        Assert.Equal([0, 2, .. Enumerable.Range(4, 16)], batches);
+    }
 }

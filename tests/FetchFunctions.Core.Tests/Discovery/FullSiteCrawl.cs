@@ -10,25 +10,35 @@ namespace FetchFunctions.Core.Tests.Discovery;
 /// Durable one), the real engine, lanes, WARC store and frontier on Azurite, and what the tests read back.</summary>
 internal static class FullSiteCrawl
 {
-    public static async Task<(EngineHost Host, SiteGraph Site)> StartAsync(Action<SiteGraph>? change = null)
+    public static async Task<(EngineHost Host, SiteGraph Site)> StartAsync(Action<SiteGraph>? change = null,
+        IDictionary<string, string?>? settings = null)
     {
         var site = await SiteGraph.StartAsync();
         FullSiteGraph.Build(site);
         change?.Invoke(site);
-        return (await EngineHost.StartAsync(FullSiteGraph.Settings()), site);
+        var all = FullSiteGraph.Settings();
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            all[key] = value;
+        }
+
+        return (await EngineHost.StartAsync(all), site);
     }
 
     /// <summary>Runs a job of <paramref name="seeds"/> (keys such as "{site}/") with <paramref name="crawl"/> through the
     /// in-process runner; returns its summary and result rows.</summary>
+    public static Task<(CrawlSummary Summary, List<UrlResult> Results)> CrawlAsync(EngineHost host, SiteGraph site, CrawlDiscoveryOptions crawl,
+        params string[] seeds) => CrawlAsync(host, site, crawl, null, $"fg-{Guid.NewGuid():N}", seeds);
+
     public static async Task<(CrawlSummary Summary, List<UrlResult> Results)> CrawlAsync(EngineHost host, SiteGraph site, CrawlDiscoveryOptions crawl,
-        params string[] seeds)
+        CrawlJobOptions? options, string jobId, params string[] seeds)
     {
-        var jobId = $"fg-{Guid.NewGuid():N}";
         var submitted = await host.Provider.GetRequiredService<ICrawlIntake>().SubmitAsync(new CrawlJobRequest
         {
             JobId = jobId,
             Urls = seeds.Length == 0 ? [site.Site.AbsoluteUri] : [.. seeds.Select(site.Expand)],
             Crawl = crawl,
+            Options = options,
         }, CancellationToken.None);
         Assert.True(submitted.Accepted, string.Join("; ", submitted.Problems));
         var summary = await host.Provider.GetRequiredService<ICrawlRunner>().RunAsync(submitted.Ticket!, null, CancellationToken.None);
