@@ -33,7 +33,8 @@ public sealed class CrawlDiscoveryProcessTests
         await foreach (var blob in container.GetBlobsAsync(new GetBlobsOptions { Prefix = $"{run}/results/" }))
         {
             var text = (await container.GetBlobClient(blob.Name).DownloadContentAsync()).Value.Content.ToString();
-            urls.AddRange(text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => JsonDocument.Parse(line).RootElement.GetProperty("url").GetString()!));
+            urls.AddRange(text.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Select(line => JsonDocument.Parse(line).RootElement.GetProperty("url").GetString()!));
         }
 
         return urls;

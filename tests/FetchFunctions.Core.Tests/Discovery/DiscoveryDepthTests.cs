@@ -37,7 +37,8 @@ public sealed class DiscoveryDepthTests
         Assert.Equal(site.Seen(PagesAtDepth.Take(maxDepth + 1).SelectMany(p => p)), FullSiteCrawl.Pages(site));
         Assert.Equal(site.Requests.Count, site.Requests.Distinct(StringComparer.Ordinal).Count());
         Assert.Single(site.Requests, r => r == site.Seen(["{site}/robots.txt"])[0]);
-        Assert.DoesNotContain(site.Requests, r => r.StartsWith(site.Third.Authority, StringComparison.Ordinal) || r.Contains("/private/", StringComparison.Ordinal));
+        Assert.DoesNotContain(site.Requests,
+            r => r.StartsWith(site.Third.Authority, StringComparison.Ordinal) || r.Contains("/private/", StringComparison.Ordinal));
         Assert.Equal(rowsByDepth, results.GroupBy(r => (long)r.Depth!.Value).OrderBy(g => g.Key).Select(g => (long)g.Count()));
         Assert.Equal(rowsByDepth.Sum(), summary.Total);
         Assert.Equal(rowsByDepth.Select((count, depth) => (depth, count)).ToDictionary(p => p.depth, p => p.count), summary.PagesByDepth);
@@ -54,7 +55,8 @@ public sealed class DiscoveryDepthTests
 
         var (_, results) = await FullSiteCrawl.CrawlAsync(host, site, new CrawlDiscoveryOptions { MaxDepth = 3 });
 
-        var places = results.Where(r => r.Url != site.Expand("{site}/deeper")).Select(r => $"{FullSiteCrawl.Unexpand(site, r.Url)} {FullSiteCrawl.Place(site, r)}").Order(StringComparer.Ordinal);
+        var places = results.Where(r => r.Url != site.Expand("{site}/deeper"))
+            .Select(r => $"{FullSiteCrawl.Unexpand(site, r.Url)} {FullSiteCrawl.Place(site, r)}").Order(StringComparer.Ordinal);
         Assert.Equal(new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["{site}/"] = "0 ",
@@ -79,7 +81,8 @@ public sealed class DiscoveryDepthTests
         }.Select(p => $"{p.Key} {p.Value}").Order(StringComparer.Ordinal), places);
         // Three depth-2 pages link to /deeper: it is found on whichever page's links were logged first (pages are logged as
         // they complete).
-        Assert.Contains(FullSiteCrawl.Place(site, FullSiteCrawl.Row(site, results, "{site}/deeper")), new[] { "3 {site}/a/deep", "3 {site}/sub/x", "3 {site}/d" });
+        Assert.Contains(FullSiteCrawl.Place(site, FullSiteCrawl.Row(site, results, "{site}/deeper")),
+            new[] { "3 {site}/a/deep", "3 {site}/sub/x", "3 {site}/d" });
         Assert.Equal(site.Expand("{site}/c"), FullSiteCrawl.Row(site, results, "{site}/redirect-in").FinalUrl);
         Assert.Equal(site.Expand("{other}/landing"), FullSiteCrawl.Row(site, results, "{site}/redirect-out").FinalUrl);
         var disallowed = FullSiteCrawl.Row(site, results, "{site}/private/secret");

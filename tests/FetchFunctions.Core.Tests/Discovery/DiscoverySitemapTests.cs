@@ -56,7 +56,12 @@ public sealed class DiscoverySitemapTests
     {
         // Batches of one URL, two per shard: the seed is shard 0, the sitemap's page shard 1, and each round starts at a
         // shard of its own, so round 1 reads the link logs of batches 0 and 2 with batch 1 (never written) between them.
-        var (host, site) = await FullSiteCrawl.StartAsync(settings: new Dictionary<string, string?> { ["Crawl:BatchesPerShard"] = "2", ["Crawl:MaxUrls"] = "1000", ["Crawl:MaxInlineUrls"] = "100" });
+        var (host, site) = await FullSiteCrawl.StartAsync(settings: new Dictionary<string, string?>
+        {
+            ["Crawl:BatchesPerShard"] = "2",
+            ["Crawl:MaxUrls"] = "1000",
+            ["Crawl:MaxInlineUrls"] = "100",
+        });
         await using var _ = host;
         await using var __ = site;
 
