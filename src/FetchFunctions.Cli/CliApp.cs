@@ -50,7 +50,7 @@ internal sealed partial class CliApp(IAnsiConsole output, IAnsiConsole error, IR
     private readonly Option<string?> _otlpEndpoint = new("--otlp-endpoint") { Description = "Send the job's traces and metrics over OTLP to this endpoint, e.g. http://127.0.0.1:4318 (http/protobuf; grpc when OTEL_EXPORTER_OTLP_PROTOCOL=grpc). Default: OTEL_EXPORTER_OTLP_ENDPOINT, else no export." };
     private readonly Argument<FileInfo?> _jobFile = new("job") { Description = "A job file (JSON: jobId, urls or urlListBlob, options).", Arity = ArgumentArity.ZeroOrOne };
     private readonly Argument<string> _statusJobId = new("jobId") { Description = "The job's id." };
-    private readonly Option<int> _demoUrls = new("--urls") { Description = "URLs in the demo job.", DefaultValueFactory = _ => 2000 };
+    private readonly Option<int> _demoUrls = new("--urls") { Description = "URLs in the demo's list job (a crawl with link discovery of a generated site of 326 pages follows it).", DefaultValueFactory = _ => 1000 };
 
     private static readonly Dictionary<string, string?> NoSettings = [];
 
@@ -173,7 +173,7 @@ internal sealed partial class CliApp(IAnsiConsole output, IAnsiConsole error, IR
         status.Options.Add(_data);
         status.SetAction((parse, cancellationToken) => StatusAsync(parse, cancellationToken));
 
-        var demo = new Command("demo", "Start a small site on 127.0.0.1 and crawl it end to end (no other address is contacted).");
+        var demo = new Command("demo", "Start a small site on 127.0.0.1 and run two jobs on it end to end: a list of URLs, then a crawl with link discovery (no other address is contacted).");
         demo.Options.Add(_demoUrls);
         demo.Options.Add(_connectionString);
         demo.Options.Add(_data);
@@ -311,10 +311,25 @@ internal sealed partial class CliApp(IAnsiConsole output, IAnsiConsole error, IR
         }
 
         var exitCode = await RunAndReportAsync(services, ticket, failAbove, cancellationToken);
-        // What a new user does next: the stored job outlives the demo site, so these work after it has stopped.
+
+        // Then a crawl: from the generated site's home page, following links and the sitemap to depth 2.
+        output.MarkupLine(Markup.Escape($"Crawl from {site.CrawlSeed.AbsoluteUri} following links to depth 2 and the sitemap robots.txt names "
+            + $"(a generated site of {DemoSite.Sections * (DemoSite.PagesPerSection + 1) + DemoSite.Orphans + 1} pages, a section robots.txt disallows, "
+            + "nofollow, out-of-scope and mailto: links)."));
+        var crawlFlags = new JobFlags { Urls = [site.CrawlSeed.AbsoluteUri], Depth = 2, Sitemaps = true, AllowNetworks = [loopbackOnly] };
+        var crawlTicket = await SubmitAsync(services, crawlFlags, cancellationToken);
+        if (crawlTicket is null)
+        {
+            return ExitCodes.InvalidInput;
+        }
+
+        var crawlExitCode = await RunAndReportAsync(services, crawlTicket, failAbove, cancellationToken);
+
+        // What a new user does next: the stored jobs outlive the demo site, so these work after it has stopped.
         var page = flags.Urls.FirstOrDefault(url => url.Contains("/page/", StringComparison.Ordinal)) ?? flags.Urls[0];
-        output.MarkupLine(Markup.Escape($"Next: fetchfn status {ticket.JobId} · fetchfn get {ticket.JobId} {page} · fetchfn export {ticket.JobId} --wacz demo.wacz"));
-        return exitCode;
+        output.MarkupLine(Markup.Escape($"Next: fetchfn status {ticket.JobId} · fetchfn get {ticket.JobId} {page} · fetchfn export {ticket.JobId} --wacz demo.wacz"
+            + $" · fetchfn status {crawlTicket.JobId}"));
+        return exitCode != ExitCodes.Success ? exitCode : crawlExitCode;
     }
 
     private async Task<int> RunAndReportAsync(ServiceProvider services, JobTicket ticket, double? failAbove, CancellationToken cancellationToken)

@@ -582,10 +582,22 @@ public sealed class CliAppTests
         Assert.True(run.ExitCode == ExitCodes.Success, run.Error + run.Output);
         Assert.Contains("HTTP 404", run.Output, StringComparison.Ordinal);
         Assert.Contains("error: TooLarge", run.Output, StringComparison.Ordinal);
+        // Then the crawl with link discovery: the seed and the sitemap's 5 pages, 20 sections and the disallowed page, 300
+        // pages (planned and fetched per depth), with the page robots.txt disallows among the failed URLs.
+        Assert.Matches(@"│\s+0\s+│\s+6\s+│\s+6\s+│", run.Output);
+        Assert.Matches(@"│\s+1\s+│\s+21\s+│\s+21\s+│", run.Output);
+        Assert.Matches(@"│\s+2\s+│\s+300\s+│\s+300\s+│", run.Output);
+        Assert.Matches(@"│ Sitemap URLs added\s+│\s+5 │", run.Output);
+        Assert.Contains("error: DisallowedByRobots", run.Output, StringComparison.Ordinal);
 
-        // The demo ends by naming what to do next; its get command reads a page back from the job's WARC files.
+        // The demo ends by naming what to do next; its get command reads a page back from the job's WARC files, and the
+        // crawl's status prints its stored summary with the discovery table.
         var next = run.Output.Split('\n').Single(line => line.StartsWith("Next: ", StringComparison.Ordinal));
         var get = next.Split(" · ")[1].Split(' ');
+        var crawlStatus = next.Split(" · ")[3].Trim().Split(' ');
+        var status = await RunAsync(container, crawlStatus[1], crawlStatus[2]);
+        Assert.True(status.ExitCode == ExitCodes.Success, status.Error + status.Output);
+        Assert.Matches(@"│\s+2\s+│\s+300\s+│\s+300\s+│", status.Output);
         var file = Path.Combine(Path.GetTempPath(), $"demo-{Guid.NewGuid():N}.html");
         try
         {

@@ -19,6 +19,8 @@ internal static class AppFunctionRegistry
         registry.AddOrchestratorFunc<ShardWork, BatchStats>(CrawlFunctionNames.ShardOrchestrator, (context, _) => CrawlOrchestrators.RunShard(context));
         registry.AddActivity(CrawlFunctionNames.PlanActivity, services =>
             new AppActivity<JobTicket, CrawlPlan>(services, (f, input, token) => f.PlanCrawl(input, token)));
+        registry.AddActivity(CrawlFunctionNames.PlanRoundActivity, services =>
+            new AppActivity<RoundTicket, CrawlPlan>(services, (f, input, token) => f.PlanRound(input, token)));
         registry.AddActivity(CrawlFunctionNames.FetchLaneActivity, services =>
             new AppActivity<LaneWork, LaneProgress>(services, (f, input, token) => f.FetchLane(input, token)));
         registry.AddActivity(CrawlFunctionNames.WriteSummaryActivity, services =>
