@@ -216,6 +216,13 @@ internal sealed partial class FetchEngine(
                 return new HopOutcome(null, new FetchFailure(FetchErrorKind.RedirectLoop, $"Redirect loop back to {next.AbsoluteUri}."));
             }
 
+            // robots.txt holds for every URL requested, a redirect's target too (its origin's rules, read first if new).
+            if (state.Request.RedirectDisallowed is { } disallowed && await disallowed(next, cancellationToken).ConfigureAwait(false) is { } reason)
+            {
+                state.FinalUrl = next.AbsoluteUri;
+                return new HopOutcome(null, new FetchFailure(FetchErrorKind.DisallowedByRobots, reason));
+            }
+
             CrawlTelemetry.Redirected((int)response.StatusCode, next);
             current = next;
         }

@@ -104,16 +104,7 @@ internal sealed class HostQueues : IDisposable
     {
         ArgumentNullException.ThrowIfNull(url);
         var host = UrlNormaliser.HostOf(url).ToString();
-        HostGate? gate;
-        lock (_lock)
-        {
-            if (!_gates.TryGetValue(host, out gate))
-            {
-                gate = new HostGate(_limits.MaxConcurrencyPerHost, _limits.PerHostDelay, _time);
-                _gates.Add(host, gate);
-            }
-        }
-
+        var gate = GateOf(host);
         Interlocked.Increment(ref _waiting);
         var fetch = FetchOneAsync(url, host, gate, sink, links);
         return _telemetry?.Recorded(fetch) ?? fetch;
@@ -129,6 +120,31 @@ internal sealed class HostQueues : IDisposable
         _slots.Dispose();
         _linked.Dispose();
         _deadline.Dispose();
+    }
+
+    private HostGate GateOf(string host)
+    {
+        lock (_lock)
+        {
+            if (!_gates.TryGetValue(host, out var gate))
+            {
+                gate = new HostGate(_limits.MaxConcurrencyPerHost, _limits.PerHostDelay, _time);
+                _gates.Add(host, gate);
+            }
+
+            return gate;
+        }
+    }
+
+    /// <summary>Why a redirect to <paramref name="next"/> must not be followed: its origin's robots.txt (read now if the
+    /// call has not met that origin yet, without taking a slot: the redirected fetch holds one already) disallows it.</summary>
+    private async Task<string?> RedirectDisallowedAsync(Uri next, CancellationToken cancellationToken)
+    {
+        var url = next.AbsoluteUri;
+        // The lookup is shared by every later URL of that origin: it runs under the call's token, not this fetch's deadline.
+        var origin = await _politeness.ForAsync(url, GateOf(UrlNormaliser.HostOf(url).ToString()), _linked.Token, holdsSlot: true)
+            .WaitAsync(cancellationToken).ConfigureAwait(false);
+        return origin.DisallowReason(next);
     }
 
     private void Pulse() => Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
@@ -166,7 +182,10 @@ internal sealed class HostQueues : IDisposable
                         Pulse();
                         try
                         {
-                            var result = await _engine.FetchAsync(new FetchRequest(uri, BlobNames.Body(_jobId, uri), _policy, sink, links), token).ConfigureAwait(false);
+                            var result = await _engine.FetchAsync(new FetchRequest(uri, BlobNames.Body(_jobId, uri), _policy, sink, links)
+                            {
+                                RedirectDisallowed = RedirectDisallowedAsync,
+                            }, token).ConfigureAwait(false);
                             origin.Throttle.Record(result.StatusCode);
                             return UrlResult.From(result, host);
                         }
@@ -220,14 +239,19 @@ internal sealed class HostQueues : IDisposable
         private readonly Dictionary<string, Task<HostPoliteness>> _byOrigin = new(StringComparer.Ordinal);
         private readonly Lock _lock = new();
 
-        public Task<HostPoliteness> ForAsync(string url, HostGate gate, CancellationToken cancellationToken)
+        /// <param name="url">The URL whose origin's politeness is wanted.</param>
+        /// <param name="gate">The gate of the URL's host, which a robots.txt fetched now counts as a start of.</param>
+        /// <param name="cancellationToken">Stops the lookup.</param>
+        /// <param name="holdsSlot">The caller holds one of the call's slots already (a redirected fetch): robots.txt is then
+        /// fetched without waiting for another, which could wait for ever while every slot's fetch did the same.</param>
+        public Task<HostPoliteness> ForAsync(string url, HostGate gate, CancellationToken cancellationToken, bool holdsSlot = false)
         {
             var origin = HostPoliteness.OriginOf(url);
             lock (_lock)
             {
                 if (!_byOrigin.TryGetValue(origin, out var found))
                 {
-                    found = OpenAsync(origin, gate, cancellationToken);
+                    found = OpenAsync(origin, gate, holdsSlot, cancellationToken);
                     _byOrigin.Add(origin, found);
                 }
 
@@ -235,17 +259,24 @@ internal sealed class HostQueues : IDisposable
             }
         }
 
-        private async Task<HostPoliteness> OpenAsync(string origin, HostGate gate, CancellationToken cancellationToken)
+        private async Task<HostPoliteness> OpenAsync(string origin, HostGate gate, bool holdsSlot, CancellationToken cancellationToken)
         {
             HostPoliteness host;
-            await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
-            try
+            if (holdsSlot)
             {
                 host = await hosts.GetAsync(origin, cancellationToken).ConfigureAwait(false);
             }
-            finally
+            else
             {
-                slots.Release();
+                await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    host = await hosts.GetAsync(origin, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    slots.Release();
+                }
             }
 
             if (host.FetchedRobotsNow)

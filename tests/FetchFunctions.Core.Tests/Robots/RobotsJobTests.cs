@@ -88,6 +88,30 @@ public sealed class RobotsJobTests
     }
 
     [Fact]
+    public async Task RunAsync_RedirectToADisallowedPathOfAnotherOrigin_IsNotFollowed()
+    {
+        await using var server = await LoopbackServer.StartAsync();
+        await using var other = await LoopbackServer.StartAsync();
+        other.Robots = new RobotsAnswer(200, "User-agent: *\nDisallow: /site/private/\n");
+        await using var host = await CreateSutAsync();
+        var closed = other.Url("/site/private/0").AbsoluteUri;
+        var open = other.Url("/site/public/0").AbsoluteUri;
+
+        var (_, results) = await RunAsync(host,
+            [server.Url($"/redirect-to?url={Uri.EscapeDataString(closed)}").AbsoluteUri, server.Url($"/redirect-to?url={Uri.EscapeDataString(open)}").AbsoluteUri],
+            new CrawlJobOptions());
+
+        // The other origin's robots.txt was read once, for the redirects, and its disallowed page never requested.
+        Assert.Equal(1, other.Hits("/robots.txt"));
+        Assert.Equal(0, other.Hits("/site/private/0"));
+        Assert.Equal(1, other.Hits("/site/public/0"));
+        var refused = Assert.Single(results, r => r.ErrorKind == FetchErrorKind.DisallowedByRobots);
+        Assert.Equal((closed, 302), (refused.FinalUrl, refused.Status));
+        Assert.Contains("\"Disallow: /site/private/\"", refused.Error, StringComparison.Ordinal);
+        Assert.Single(results, r => r.Succeeded && r.FinalUrl == open);
+    }
+
+    [Fact]
     public async Task RunAsync_RobotsTxtNotFound_FetchesEverything()
     {
         await using var server = await LoopbackServer.StartAsync();
