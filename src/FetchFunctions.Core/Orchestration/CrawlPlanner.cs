@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.IO.Hashing;
 using System.Runtime.CompilerServices;
@@ -36,12 +37,14 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
     public async Task<CrawlPlan> PlanAsync(JobTicket ticket, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ticket);
+        var phases = new PhaseClock(logger, ticket.JobId);
         var job = await store.ReadJobAsync(ticket.JobBlobName, cancellationToken).ConfigureAwait(false);
         if (!string.Equals(job.JobId, ticket.JobId, StringComparison.Ordinal))
         {
             throw new InvalidDataException($"'{ticket.JobBlobName}' holds job '{job.JobId}', not '{ticket.JobId}'.");
         }
 
+        phases.Done("read job");
         var options = crawlOptions.Value;
         var hostsPerLane = HostsPerLane(job.Settings, options);
         var partitions = PartitionCount(job.UrlCount, options.PlanPartitionUrls);
@@ -56,6 +59,7 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
             if (partitions == 1)
             {
                 urls = await ReadUrlsAsync(job, fingerprint, cancellationToken).ConfigureAwait(false);
+                phases.Done("read list");
                 (order, hostStarts) = GroupByHost(urls);
                 hostSizes = HostSizes(hostStarts);
                 partitionHosts = [0, hostSizes.Length];
@@ -63,8 +67,11 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
             else
             {
                 await SplitByHostAsync(job, partitions, fingerprint, cancellationToken).ConfigureAwait(false);
+                phases.Done("split by host hash");
                 (hostSizes, partitionHosts) = await CountHostsAsync(job.JobId, partitions, cancellationToken).ConfigureAwait(false);
             }
+
+            phases.Done(partitions == 1 ? "group by host" : "count hosts");
 
             var layout = BatchLayout.Assign(hostSizes, job.Settings.BatchSize, hostsPerLane, job.Settings.MaxBatchesInFlight);
             var plan = BatchLayout.Plan(job.JobId, layout, job.DuplicatesRemoved, options.BatchesPerShard, job.Settings.MaxBatchesInFlight)
@@ -78,7 +85,9 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
                     $"Job {job.JobId} needs {plan.ShardCount} shards of {plan.BatchesPerShard} batches; at most {CrawlOptions.MaxShardsPerJob} are allowed."));
             }
 
+            phases.Done("layout");
             var written = await ManifestsOfPlanAsync(plan, cancellationToken).ConfigureAwait(false);
+            phases.Done("check manifests");
             if (written.Any(done => !done))
             {
                 if (partitions == 1)
@@ -89,11 +98,14 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
                 else
                 {
                     await OrderPartitionsAsync(job.JobId, layout, partitionHosts, cancellationToken).ConfigureAwait(false);
+                    phases.Done("order partitions");
                     await WriteManifestsFromPartitionsAsync(plan, layout, partitionHosts, written, cancellationToken).ConfigureAwait(false);
                 }
             }
 
+            phases.Done("write manifests");
             await store.DeleteStaleRunBlobsAsync(job.JobId, plan.BatchCount, plan.ShardCount, plan.PlanId, cancellationToken).ConfigureAwait(false);
+            phases.Done("delete stale blobs");
             var lanes = plan.Lanes.Sum(run => run.Count);
             LogPlanned(logger, job.JobId, plan.UrlCount, plan.BatchCount, plan.ShardCount, lanes, partitions);
             return plan;
@@ -104,6 +116,7 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
             {
                 // Not on cancellation's account: the scratch blobs are worthless once planning stopped, whyever it did.
                 await DeleteScratchAsync(job.JobId, partitions, CancellationToken.None).ConfigureAwait(false);
+                phases.Done("delete scratch");
             }
         }
     }
@@ -450,6 +463,24 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
         {
             throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
                 $"'{job.UrlListBlobName}' holds {count} URLs; job.json announces {job.UrlCount}."));
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Crawl {JobId}: planning phase {Phase} took {Milliseconds} ms")]
+    private static partial void LogPhase(ILogger logger, string jobId, string phase, double milliseconds);
+
+    /// <summary>Logs how long each phase of one plan took (the benchmark prints them; an operator can see where a slow
+    /// plan spends its time).</summary>
+    private sealed class PhaseClock(ILogger logger, string jobId)
+    {
+        private long _started = Stopwatch.GetTimestamp();
+
+        public void Done(string phase)
+        {
+            var now = Stopwatch.GetTimestamp();
+            var milliseconds = Stopwatch.GetElapsedTime(_started, now).TotalMilliseconds;
+            LogPhase(logger, jobId, phase, milliseconds);
+            _started = now;
         }
     }
 
