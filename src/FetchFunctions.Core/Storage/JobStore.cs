@@ -137,6 +137,120 @@ internal sealed class JobStore
         }
     }
 
+    /// <summary>The blob's text in blocks of whole lines (each ends at a line break, or at the blob's end), for readers that
+    /// take lines as spans (<see cref="Utf8Lines"/>) instead of a string each. Reads <paramref name="blockBytes"/> at a time
+    /// by range, pinned to the blob's version, the next <paramref name="readAhead"/> ranges downloading while the caller
+    /// works on this one. A block is valid only until the next is asked for. A UTF-8 byte order mark is skipped. With
+    /// <paramref name="version"/>, the blob must still be that version (several readings of one list read the same list).</summary>
+    public async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadLineBlocksAsync(string blobName, ETag? version, int blockBytes, int readAhead,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(blockBytes, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(readAhead);
+        var blob = Container.GetBlobClient(blobName);
+        var properties = (await blob.GetPropertiesAsync(version is { } etag ? new BlobRequestConditions { IfMatch = etag } : null,
+            cancellationToken).ConfigureAwait(false)).Value;
+        var length = properties.ContentLength;
+        var conditions = new BlobRequestConditions { IfMatch = properties.ETag };
+        var ranges = (int)((length + blockBytes - 1) / blockBytes);
+        var reads = new Queue<Task<byte[]>>();
+        var next = 0;
+        var carry = new ArrayBufferWriter<byte>();
+        byte[]? held = null;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        try
+        {
+            for (var range = 0; range < ranges; range++)
+            {
+                while (next < ranges && reads.Count <= readAhead)
+                {
+                    var offset = (long)next++ * blockBytes;
+                    reads.Enqueue(DownloadRangeAsync(blob, offset, (int)Math.Min(blockBytes, length - offset), conditions, stop.Token));
+                }
+
+                if (held is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(held);
+                }
+
+                held = await reads.Dequeue().ConfigureAwait(false);
+                var block = held.AsMemory(0, (int)Math.Min(blockBytes, length - (long)range * blockBytes));
+                if (range == 0 && block.Span.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+                {
+                    block = block[3..];
+                }
+
+                var lastBreak = block.Span.LastIndexOfAny((byte)'\n', (byte)'\r');
+                if (lastBreak < 0)
+                {
+                    carry.Write(block.Span);
+                    continue;
+                }
+
+                if (carry.WrittenCount > 0)
+                {
+                    // The line begun in an earlier block ends in this one.
+                    var firstBreak = block.Span.IndexOfAny((byte)'\n', (byte)'\r');
+                    carry.Write(block.Span[..(firstBreak + 1)]);
+                    yield return carry.WrittenMemory;
+                    carry.ResetWrittenCount();
+                    block = block[(firstBreak + 1)..];
+                    lastBreak -= firstBreak + 1;
+                }
+
+                yield return block[..(lastBreak + 1)];
+                carry.Write(block.Span[(lastBreak + 1)..]);
+            }
+
+            if (carry.WrittenCount > 0)
+            {
+                yield return carry.WrittenMemory;
+            }
+        }
+        finally
+        {
+            // Reads still ahead are abandoned (the reader stopped early or failed): cancelled, and their outcome ignored.
+            await stop.CancelAsync().ConfigureAwait(false);
+            await ((Task)Task.WhenAll(reads)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            foreach (var read in reads.Where(read => read.IsCompletedSuccessfully))
+            {
+                ArrayPool<byte>.Shared.Return(read.Result);
+            }
+
+            if (held is not null)
+            {
+                ArrayPool<byte>.Shared.Return(held);
+            }
+        }
+    }
+
+    /// <summary>The blob's current version, to read it several times as the same list (<see cref="ReadLineBlocksAsync"/>).</summary>
+    public async Task<ETag> VersionOfAsync(string blobName, CancellationToken cancellationToken) =>
+        (await Container.GetBlobClient(blobName).GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value.ETag;
+
+    private static async Task<byte[]> DownloadRangeAsync(BlobClient blob, long offset, int length, BlobRequestConditions conditions,
+        CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            var response = await blob.DownloadStreamingAsync(new BlobDownloadOptions { Range = new HttpRange(offset, length), Conditions = conditions },
+                cancellationToken).ConfigureAwait(false);
+            var stream = response.Value.Content;
+            await using (stream.ConfigureAwait(false))
+            {
+                await stream.ReadExactlyAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+            }
+
+            return buffer;
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
     /// <summary>A user's URL list, pinned to its current version: reading it again after a change fails instead of
     /// storing URLs that were never validated. Null when there is no such blob.</summary>
     public async Task<IUrlSource?> OpenUrlListAsync(string blobName, int maxUrlLength, CancellationToken cancellationToken)
@@ -178,16 +292,24 @@ internal sealed class JobStore
         }
 
         offsets.Add(body.WrittenCount);
-        var header = JsonSerializer.SerializeToUtf8Bytes(new ShardManifestHeader(jobId, shardIndex, firstBatch, [.. offsets]), CrawlJsonContext.Default.ShardManifestHeader);
+        await WriteShardManifestAsync(jobId, shardIndex, firstBatch, body.WrittenMemory, [.. offsets], planId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes a shard's manifest from its body (the batches' URLs, each line ending in '\n') and where each batch
+    /// starts in it, plus the end (see the overload of strings).</summary>
+    public async Task WriteShardManifestAsync(string jobId, int shardIndex, int firstBatch, ReadOnlyMemory<byte> body, long[] offsets, string? planId,
+        CancellationToken cancellationToken)
+    {
+        var header = JsonSerializer.SerializeToUtf8Bytes(new ShardManifestHeader(jobId, shardIndex, firstBatch, offsets), CrawlJsonContext.Default.ShardManifestHeader);
         if (header.Length >= MaxManifestHeaderBytes)
         {
             throw new InvalidOperationException($"The manifest header of shard {shardIndex} is {header.Length} bytes; at most {MaxManifestHeaderBytes - 1} fit.");
         }
 
-        var content = new byte[header.Length + 1 + body.WrittenCount];
+        var content = new byte[header.Length + 1 + body.Length];
         header.CopyTo(content, 0);
         content[header.Length] = (byte)'\n';
-        body.WrittenSpan.CopyTo(content.AsSpan(header.Length + 1));
+        body.Span.CopyTo(content.AsSpan(header.Length + 1));
         await UploadAsync(BlobNames.ShardManifest(jobId, shardIndex), BinaryData.FromBytes(content), TextContentType, planId, cancellationToken).ConfigureAwait(false);
     }
 
@@ -289,8 +411,8 @@ internal sealed class JobStore
 
     public StagedTextWriter CreateTextWriter(string blobName) => new(Container.GetBlockBlobClient(blobName));
 
-    /// <summary>A staged writer whose blocks are <paramref name="blockBytes"/> long (the planner keeps many open at once).</summary>
-    public StagedTextWriter CreateTextWriter(string blobName, int blockBytes) => new(Container.GetBlockBlobClient(blobName), blockBytes);
+    /// <summary>A staged writer of bytes whose blocks are about <paramref name="blockBytes"/> long (the planner keeps many open at once).</summary>
+    public StagedBlobWriter CreateBlobWriter(string blobName, int blockBytes) => new(Container.GetBlockBlobClient(blobName), blockBytes);
 }
 
 /// <summary>Writes a text blob line by line in staged blocks and makes it visible only on <see cref="CommitAsync"/>:
