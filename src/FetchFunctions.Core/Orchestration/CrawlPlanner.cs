@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO.Hashing;
@@ -178,24 +177,21 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
             async (shard, token) =>
             {
                 var (first, count) = BatchLayout.ShardBatches(plan, shard);
-                var body = new ArrayBufferWriter<byte>(ManifestCapacity(places, first, count));
-                var offsets = new long[count + 1];
+                using var manifest = new ShardManifestBuffer(count, ManifestCapacity(places, first, count));
                 for (var batch = first; batch < first + count; batch++)
                 {
-                    offsets[batch - first] = body.WrittenCount;
+                    manifest.StartBatch();
                     foreach (var segment in places.Layout.Batch(batch))
                     {
                         var start = hostStarts[segment.Host] + segment.Offset;
                         for (var position = start; position < start + segment.Count; position++)
                         {
-                            body.Write(urls[order[position]]);
-                            body.Write("\n"u8);
+                            manifest.AddUrl(urls[order[position]]);
                         }
                     }
                 }
 
-                offsets[count] = body.WrittenCount;
-                await store.WriteShardManifestAsync(plan.JobId, shard, first, body.WrittenMemory, offsets, plan.PlanId, token).ConfigureAwait(false);
+                await store.WriteShardManifestAsync(plan.JobId, shard, first, manifest, plan.PlanId, token).ConfigureAwait(false);
             })
             .ConfigureAwait(false);
 
@@ -395,6 +391,7 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
         CancellationToken cancellationToken)
     {
         var uploads = new Queue<Task>();
+        Utf8UrlList? urls = null;
         try
         {
             for (var g = 0; g < groups.Length; g++)
@@ -406,7 +403,7 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
                     continue;
                 }
 
-                var urls = new Utf8UrlList(group.Urls);
+                urls ??= new Utf8UrlList(group.Urls);
                 var slots = new int[group.Urls];
                 slots.AsSpan().Fill(-1);
                 await foreach (var block in store.ReadLineBlocksAsync(BlobNames.PlanSpill(plan.JobId, g), null, ReadBlockBytes, ReadAhead, cancellationToken)
@@ -423,20 +420,13 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
                 foreach (var shard in shards)
                 {
                     var (first, count) = BatchLayout.ShardBatches(plan, shard);
-                    var body = new ArrayBufferWriter<byte>(ManifestCapacity(places, first, count));
-                    var offsets = new long[count + 1];
-                    for (var batch = first; batch <= first + count; batch++)
+                    var manifest = new ShardManifestBuffer(count, ManifestCapacity(places, first, count));
+                    for (var batch = first; batch < first + count; batch++)
                     {
-                        offsets[batch - first] = body.WrittenCount;
-                        if (batch == first + count)
-                        {
-                            break;
-                        }
-
+                        manifest.StartBatch();
                         for (var slot = places.OfBatch(batch) - group.FirstPlace; slot < places.OfBatch(batch + 1) - group.FirstPlace; slot++)
                         {
-                            body.Write(urls[slots[slot]]);
-                            body.Write("\n"u8);
+                            manifest.AddUrl(urls[slots[slot]]);
                         }
                     }
 
@@ -445,8 +435,10 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
                         await uploads.Dequeue().ConfigureAwait(false);
                     }
 
-                    uploads.Enqueue(store.WriteShardManifestAsync(plan.JobId, shard, first, body.WrittenMemory, offsets, plan.PlanId, cancellationToken));
+                    uploads.Enqueue(UploadManifestAsync(plan, shard, first, manifest, cancellationToken));
                 }
+
+                urls.Clear();
             }
 
             while (uploads.TryDequeue(out var upload))
@@ -457,6 +449,14 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
         finally
         {
             await Task.WhenAll(uploads).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private async Task UploadManifestAsync(CrawlPlan plan, int shard, int firstBatch, ShardManifestBuffer manifest, CancellationToken cancellationToken)
+    {
+        using (manifest)
+        {
+            await store.WriteShardManifestAsync(plan.JobId, shard, firstBatch, manifest, plan.PlanId, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -8,7 +8,8 @@ internal sealed class Utf8UrlList
     private const int PageBytes = 4 * 1024 * 1024;
 
     private readonly List<byte[]> _pages = [];
-    private int _used = PageBytes;
+    private int _page;
+    private int _used;
 
     // Per URL: its page (high 32 bits) and offset in it (low 32 bits), and its length.
     private long[] _where;
@@ -32,6 +33,14 @@ internal sealed class Utf8UrlList
         }
     }
 
+    /// <summary>Forgets every URL, keeping the pages for the next ones (the planner holds one group after another).</summary>
+    public void Clear()
+    {
+        Count = 0;
+        _page = 0;
+        _used = 0;
+    }
+
     /// <summary>Appends a copy of <paramref name="url"/>; returns its index.</summary>
     public int Add(ReadOnlySpan<byte> url)
     {
@@ -41,14 +50,24 @@ internal sealed class Utf8UrlList
             Array.Resize(ref _lengths, 2 * Count);
         }
 
-        if (PageBytes - _used < url.Length)
+        if (_pages.Count == 0 || _pages[_page].Length - _used < url.Length)
         {
-            // A URL longer than a page gets a page of its own size.
-            _pages.Add(GC.AllocateUninitializedArray<byte>(Math.Max(PageBytes, url.Length)));
+            // The next page kept from before a Clear, or a new one; a URL longer than a page gets a page of its own size.
+            _page = _pages.Count == 0 ? 0 : _page + 1;
+            while (_page < _pages.Count && _pages[_page].Length < url.Length)
+            {
+                _page++;
+            }
+
+            if (_page == _pages.Count)
+            {
+                _pages.Add(GC.AllocateUninitializedArray<byte>(Math.Max(PageBytes, url.Length)));
+            }
+
             _used = 0;
         }
 
-        var page = _pages.Count - 1;
+        var page = _page;
         url.CopyTo(_pages[page].AsSpan(_used));
         _where[Count] = ((long)page << 32) | (uint)_used;
         _lengths[Count] = url.Length;

@@ -16,7 +16,7 @@ internal static class BlobNames
         return $"{jobId}/bodies/{Convert.ToHexStringLower(hash)}";
     }
 
-    /// <summary>The manifest of one shard: the URLs of all its batches (see <see cref="JobStore.WriteShardManifestAsync(string, int, int, ReadOnlyMemory{byte}, long[], string?, CancellationToken)"/>).
+    /// <summary>The manifest of one shard: the URLs of all its batches (see <see cref="JobStore.WriteShardManifestAsync(string, int, int, ShardManifestBuffer, string?, CancellationToken)"/>).
     /// One blob per shard, not per batch: planning a million URLs writes tens of blobs, not tens of thousands.</summary>
     public static string ShardManifest(string jobId, int shardIndex) =>
         string.Create(CultureInfo.InvariantCulture, $"{jobId}/batches/shard-{shardIndex:D4}.txt");

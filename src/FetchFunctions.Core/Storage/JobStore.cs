@@ -25,7 +25,7 @@ internal sealed class JobStore
     public const string PlanIdMetadata = "planid";
 
     /// <summary>Room for a shard manifest's header line: about 11 bytes per batch, and a shard has fewer than 1,000.</summary>
-    private const int MaxManifestHeaderBytes = 64 * 1024;
+    internal const int MaxManifestHeaderBytes = 64 * 1024;
 
     public JobStore(BlobServiceClient service, IOptions<StorageOptions> storage)
     {
@@ -157,6 +157,7 @@ internal sealed class JobStore
         var next = 0;
         var carry = new ArrayBufferWriter<byte>();
         byte[]? held = null;
+        var atStart = true;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
         {
@@ -175,11 +176,6 @@ internal sealed class JobStore
 
                 held = await reads.Dequeue().ConfigureAwait(false);
                 var block = held.AsMemory(0, (int)Math.Min(blockBytes, length - (long)range * blockBytes));
-                if (range == 0 && block.Span.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
-                {
-                    block = block[3..];
-                }
-
                 var lastBreak = block.Span.LastIndexOfAny((byte)'\n', (byte)'\r');
                 if (lastBreak < 0)
                 {
@@ -192,19 +188,19 @@ internal sealed class JobStore
                     // The line begun in an earlier block ends in this one.
                     var firstBreak = block.Span.IndexOfAny((byte)'\n', (byte)'\r');
                     carry.Write(block.Span[..(firstBreak + 1)]);
-                    yield return carry.WrittenMemory;
+                    yield return WithoutByteOrderMark(carry.WrittenMemory, ref atStart);
                     carry.ResetWrittenCount();
                     block = block[(firstBreak + 1)..];
                     lastBreak -= firstBreak + 1;
                 }
 
-                yield return block[..(lastBreak + 1)];
+                yield return WithoutByteOrderMark(block[..(lastBreak + 1)], ref atStart);
                 carry.Write(block.Span[(lastBreak + 1)..]);
             }
 
             if (carry.WrittenCount > 0)
             {
-                yield return carry.WrittenMemory;
+                yield return WithoutByteOrderMark(carry.WrittenMemory, ref atStart);
             }
         }
         finally
@@ -222,6 +218,15 @@ internal sealed class JobStore
                 ArrayPool<byte>.Shared.Return(held);
             }
         }
+    }
+
+    /// <summary>The text less a UTF-8 byte order mark when it is the blob's first (the first text yielded always begins at
+    /// the blob's start, so a mark split between two ranges is whole in it).</summary>
+    private static ReadOnlyMemory<byte> WithoutByteOrderMark(ReadOnlyMemory<byte> text, ref bool atStart)
+    {
+        var first = atStart;
+        atStart = false;
+        return first && text.Span.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]) ? text[3..] : text;
     }
 
     /// <summary>The blob's current version, to read it several times as the same list (<see cref="ReadLineBlocksAsync"/>).</summary>
@@ -279,38 +284,35 @@ internal sealed class JobStore
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batches);
-        var body = new ArrayBufferWriter<byte>(64 * 1024);
-        var offsets = new List<long>();
-        foreach (var batch in batches)
+        var list = batches.ToList();
+        using var manifest = new ShardManifestBuffer(list.Count, 64 * 1024);
+        foreach (var batch in list)
         {
-            offsets.Add(body.WrittenCount);
+            manifest.StartBatch();
             foreach (var url in batch)
             {
-                Encoding.UTF8.GetBytes(url, body);
-                body.Write("\n"u8);
+                manifest.AddUrl(url);
             }
         }
 
-        offsets.Add(body.WrittenCount);
-        await WriteShardManifestAsync(jobId, shardIndex, firstBatch, body.WrittenMemory, [.. offsets], planId, cancellationToken).ConfigureAwait(false);
+        await WriteShardManifestAsync(jobId, shardIndex, firstBatch, manifest, planId, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Writes a shard's manifest from its body (the batches' URLs, each line ending in '\n') and where each batch
-    /// starts in it, plus the end (see the overload of strings).</summary>
-    public async Task WriteShardManifestAsync(string jobId, int shardIndex, int firstBatch, ReadOnlyMemory<byte> body, long[] offsets, string? planId,
+    /// <summary>Writes a shard's manifest built in <paramref name="manifest"/> (see the overload of strings), its header
+    /// put in the room left before the body, so the manifest is uploaded as it lies.</summary>
+    public async Task WriteShardManifestAsync(string jobId, int shardIndex, int firstBatch, ShardManifestBuffer manifest, string? planId,
         CancellationToken cancellationToken)
     {
-        var header = JsonSerializer.SerializeToUtf8Bytes(new ShardManifestHeader(jobId, shardIndex, firstBatch, offsets), CrawlJsonContext.Default.ShardManifestHeader);
+        ArgumentNullException.ThrowIfNull(manifest);
+        var header = JsonSerializer.SerializeToUtf8Bytes(new ShardManifestHeader(jobId, shardIndex, firstBatch, manifest.Offsets()),
+            CrawlJsonContext.Default.ShardManifestHeader);
         if (header.Length >= MaxManifestHeaderBytes)
         {
             throw new InvalidOperationException($"The manifest header of shard {shardIndex} is {header.Length} bytes; at most {MaxManifestHeaderBytes - 1} fit.");
         }
 
-        var content = new byte[header.Length + 1 + body.Length];
-        header.CopyTo(content, 0);
-        content[header.Length] = (byte)'\n';
-        body.Span.CopyTo(content.AsSpan(header.Length + 1));
-        await UploadAsync(BlobNames.ShardManifest(jobId, shardIndex), BinaryData.FromBytes(content), TextContentType, planId, cancellationToken).ConfigureAwait(false);
+        await UploadAsync(BlobNames.ShardManifest(jobId, shardIndex), BinaryData.FromBytes(manifest.WithHeader(header)), TextContentType, planId,
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The URLs of one batch, whatever plan its manifest belongs to.</summary>
@@ -413,6 +415,70 @@ internal sealed class JobStore
 
     /// <summary>A staged writer of bytes whose blocks are about <paramref name="blockBytes"/> long (the planner keeps many open at once).</summary>
     public StagedBlobWriter CreateBlobWriter(string blobName, int blockBytes) => new(Container.GetBlockBlobClient(blobName), blockBytes);
+}
+
+/// <summary>A shard manifest built in one pooled buffer: the batches' URLs after room for the header line, which goes
+/// just before them once the batches' offsets are known (no copy of the body, no buffer per manifest for the collector).</summary>
+internal sealed class ShardManifestBuffer : IDisposable
+{
+    private const int HeaderRoom = JobStore.MaxManifestHeaderBytes;
+
+    private readonly List<long> _offsets;
+    private byte[] _buffer;
+    private int _length = HeaderRoom;
+
+    public ShardManifestBuffer(int batches, int bodyBytes)
+    {
+        _offsets = new List<long>(batches + 1);
+        _buffer = ArrayPool<byte>.Shared.Rent(HeaderRoom + Math.Max(bodyBytes, 1024));
+    }
+
+    public void StartBatch() => _offsets.Add(_length - HeaderRoom);
+
+    public void AddUrl(ReadOnlySpan<byte> url)
+    {
+        Ensure(url.Length + 1);
+        url.CopyTo(_buffer.AsSpan(_length));
+        _length += url.Length;
+        _buffer[_length++] = (byte)'\n';
+    }
+
+    public void AddUrl(string url)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        Ensure(Encoding.UTF8.GetMaxByteCount(url.Length) + 1);
+        _length += Encoding.UTF8.GetBytes(url, _buffer.AsSpan(_length));
+        _buffer[_length++] = (byte)'\n';
+    }
+
+    /// <summary>Where each batch starts in the body, and the body's end.</summary>
+    public long[] Offsets() => [.. _offsets, _length - HeaderRoom];
+
+    /// <summary>The whole manifest: <paramref name="header"/> (shorter than the room), a line break, the body.</summary>
+    public ReadOnlyMemory<byte> WithHeader(ReadOnlySpan<byte> header)
+    {
+        var start = HeaderRoom - header.Length - 1;
+        header.CopyTo(_buffer.AsSpan(start));
+        _buffer[HeaderRoom - 1] = (byte)'\n';
+        return _buffer.AsMemory(start, _length - start);
+    }
+
+    public void Dispose()
+    {
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = [];
+    }
+
+    private void Ensure(int bytes)
+    {
+        if (_buffer.Length - _length < bytes)
+        {
+            var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_length + bytes, 2 * _buffer.Length));
+            _buffer.AsSpan(0, _length).CopyTo(bigger);
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = bigger;
+        }
+    }
 }
 
 /// <summary>Writes a text blob line by line in staged blocks and makes it visible only on <see cref="CommitAsync"/>:
