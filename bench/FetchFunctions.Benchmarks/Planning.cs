@@ -57,7 +57,7 @@ internal static class Planning
             var (azurite, container) = await Azurite.StartFreshAsync(cancellationToken);
             await using (azurite)
             {
-                await UploadUrlListAsync(container, size, cancellationToken);
+                await UploadUrlListAsync(container, size, options.PlanHosts, cancellationToken);
                 IntakeOutcome intake;
                 await using (var intakeChild = ChildProcess.Start(IntakeCommand, azurite.ConnectionString, ListBlob))
                 {
@@ -93,7 +93,9 @@ internal static class Planning
             }
         }
 
-        var part = string.Create(CultureInfo.InvariantCulture, $"5 planning {size:N0}");
+        var part = options.PlanHosts == 1_000
+            ? string.Create(CultureInfo.InvariantCulture, $"5 planning {size:N0}")
+            : string.Create(CultureInfo.InvariantCulture, $"5 planning {size:N0} ({options.PlanHosts:N0} hosts)");
         var time = report.Add(part, "plan activity (read list, group, write manifests)", "s", outcomes.Select(o => o.PlanSeconds));
         report.Add(part, "  planner process CPU during it", "s", outcomes.Select(o => o.PlanCpuSeconds));
         report.Add(part, "  Azurite process CPU during it", "s", outcomes.Select(o => o.AzuriteCpuSeconds));
@@ -176,10 +178,13 @@ internal static class Planning
         if (job.UrlCount <= core.Provider.GetRequiredService<IOptions<CrawlOptions>>().Value.PlanPartitionUrls)
         {
             started = Stopwatch.GetTimestamp();
-            var urls = new List<string>(job.UrlCount);
-            await foreach (var line in store.ReadLinesAsync(job.UrlListBlobName, CancellationToken.None))
+            var urls = new Utf8UrlList(job.UrlCount);
+            await foreach (var block in store.ReadLineBlocksAsync(job.UrlListBlobName, null, 4 * 1024 * 1024, 2, CancellationToken.None))
             {
-                urls.Add(line);
+                foreach (var line in new Utf8Lines(block.Span))
+                {
+                    urls.Add(line);
+                }
             }
 
             var (_, hostStarts) = CrawlPlanner.GroupByHost(urls);
@@ -200,9 +205,9 @@ internal static class Planning
     }
 
     /// <summary>Uploads <paramref name="count"/> URLs in staged blocks, generated as they go (10,000,000 URLs are 450 MB).
-    /// A thousand hosts, as a broad crawl has; .test never resolves, and nothing here is fetched.</summary>
-    private static Task UploadUrlListAsync(BlobContainerClient container, int count, CancellationToken cancellationToken) =>
-        UploadUrlListAsync(container, ListBlob, count, i => string.Create(CultureInfo.InvariantCulture, $"http://h{i % 1000}.bench.test/page/{i}"),
+    /// By default a thousand hosts, as a broad crawl has; .test never resolves, and nothing here is fetched.</summary>
+    private static Task UploadUrlListAsync(BlobContainerClient container, int count, int hosts, CancellationToken cancellationToken) =>
+        UploadUrlListAsync(container, ListBlob, count, i => string.Create(CultureInfo.InvariantCulture, $"http://h{i % hosts}.bench.test/page/{i}"),
             cancellationToken);
 
     /// <summary>Uploads URL i = 0 … <paramref name="count"/> − 1 of <paramref name="url"/>, one per line, in staged blocks.</summary>

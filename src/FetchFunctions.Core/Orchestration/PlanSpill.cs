@@ -45,59 +45,105 @@ internal sealed class ManifestPlaces
 }
 
 /// <summary>Where the next URL of each host goes as the list is read again in its order: the k-th URL of a host is at
-/// offset k of the host's own order, which lies in one of its segments (several for a host in a lane, in offset order).</summary>
+/// offset k of the host's own order, which lies in one of its segments. Most hosts have one segment; a host in a lane has
+/// one per batch of the lane, in offset order, walked with a cursor. Eight bytes a host, plus twelve a lane host.</summary>
 internal sealed class HostCursors
 {
+    private const int None = int.MinValue;
+
     private readonly HostSegment[] _segments;
-    private readonly int[] _hostSegmentStarts;
-    private readonly int[] _hostSegments;
+
+    // Per host: its segment, or for a host of several segments the complement of its index among those hosts (None: no URL).
+    private readonly int[] _first;
     private readonly int[] _placed;
-    private readonly int[] _cursor;
+
+    // Hosts of several segments: where their segments start in _laneSegments, and the segment each is at.
+    private readonly int[] _laneStarts;
+    private readonly int[] _laneSegments;
+    private readonly int[] _laneCursor;
 
     public HostCursors(HostLayout layout, int hosts)
     {
         ArgumentNullException.ThrowIfNull(layout);
         _segments = layout.Segments;
-        _hostSegmentStarts = new int[hosts + 1];
-        foreach (var segment in _segments)
+        _first = new int[hosts];
+        _first.AsSpan().Fill(None);
+        _placed = new int[hosts];
+        var laneHosts = 0;
+        var laneSegments = 0;
+        for (var s = 0; s < _segments.Length; s++)
         {
-            _hostSegmentStarts[segment.Host + 1]++;
+            var host = _segments[s].Host;
+            if (_first[host] == None)
+            {
+                _first[host] = s;
+            }
+            else
+            {
+                if (_first[host] >= 0)
+                {
+                    // A second segment: the host joins the hosts of several segments.
+                    _first[host] = ~laneHosts++;
+                    laneSegments++;
+                }
+
+                laneSegments++;
+            }
         }
 
-        for (var host = 0; host < hosts; host++)
+        _laneStarts = new int[laneHosts + 1];
+        _laneSegments = new int[laneSegments];
+        _laneCursor = new int[laneHosts];
+        foreach (var segment in _segments)
         {
-            _hostSegmentStarts[host + 1] += _hostSegmentStarts[host];
+            if (_first[segment.Host] < 0)
+            {
+                _laneStarts[~_first[segment.Host] + 1]++;
+            }
+        }
+
+        for (var lane = 0; lane < laneHosts; lane++)
+        {
+            _laneStarts[lane + 1] += _laneStarts[lane];
+            _laneCursor[lane] = _laneStarts[lane];
         }
 
         // A host's segments in layout order, which is its offset order (a lane deals each host's URLs batch after batch).
-        _hostSegments = new int[_segments.Length];
-        var next = _hostSegmentStarts[..^1];
         for (var s = 0; s < _segments.Length; s++)
         {
-            _hostSegments[next[_segments[s].Host]++] = s;
+            if (_first[_segments[s].Host] is < 0 and var laneHost)
+            {
+                _laneSegments[_laneCursor[~laneHost]++] = s;
+            }
         }
 
-        _placed = new int[hosts];
-        _cursor = _hostSegmentStarts[..^1];
+        _laneStarts.AsSpan(0, laneHosts).CopyTo(_laneCursor);
     }
 
     /// <summary>The segment of host <paramref name="host"/>'s next URL and the URL's offset within that segment.</summary>
     public (int Segment, int Offset) Next(int host, string jobId)
     {
         var k = _placed[host]++;
-        var cursor = _cursor[host];
-        while (cursor < _hostSegmentStarts[host + 1] && k >= _segments[_hostSegments[cursor]].Offset + _segments[_hostSegments[cursor]].Count)
+        var first = _first[host];
+        if (first >= 0)
+        {
+            return k < _segments[first].Count ? (first, k) : throw MoreThanCounted(jobId);
+        }
+
+        var lane = ~first;
+        var cursor = _laneCursor[lane];
+        while (cursor < _laneStarts[lane + 1] && k >= _segments[_laneSegments[cursor]].Offset + _segments[_laneSegments[cursor]].Count)
         {
             cursor++;
         }
 
-        if (cursor == _hostSegmentStarts[host + 1])
+        if (cursor == _laneStarts[lane + 1])
         {
-            throw new InvalidDataException($"The URL list of job '{jobId}' changed while it was planned (a host has more URLs than counted).");
+            throw MoreThanCounted(jobId);
         }
 
-        _cursor[host] = cursor;
-        var segment = _hostSegments[cursor];
+        _laneCursor[lane] = cursor;
+        var segment = _laneSegments[cursor];
         return (segment, k - _segments[segment].Offset);
     }
 
@@ -106,14 +152,22 @@ internal sealed class HostCursors
     {
         for (var host = 0; host < _placed.Length; host++)
         {
-            var last = _hostSegmentStarts[host + 1] - 1;
-            var expected = last < _hostSegmentStarts[host] ? 0 : _segments[_hostSegments[last]].Offset + _segments[_hostSegments[last]].Count;
+            var first = _first[host];
+            var expected = first switch
+            {
+                None => 0,
+                >= 0 => _segments[first].Count,
+                _ => _segments[_laneSegments[_laneStarts[~first + 1] - 1]].Offset + _segments[_laneSegments[_laneStarts[~first + 1] - 1]].Count,
+            };
             if (_placed[host] != expected)
             {
                 throw new InvalidDataException($"The URL list of job '{jobId}' changed while it was planned (a host has fewer URLs than counted).");
             }
         }
     }
+
+    private static InvalidDataException MoreThanCounted(string jobId) =>
+        new($"The URL list of job '{jobId}' changed while it was planned (a host has more URLs than counted).");
 }
 
 /// <summary>What the second reading of a big job's list carries from one block of lines to the next.</summary>

@@ -143,4 +143,57 @@ public sealed class PlannerStructuresTests
 
         Assert.Equal(strings.Finish(), bytes.Finish());
     }
+
+    [Fact]
+    public void HostCursors_EachHostsUrlsInListOrder_KthUrlAtOffsetKOfItsOwnSegments()
+    {
+        // Hosts 0-3 big enough for lanes (several segments each), the rest one segment each.
+        int[] sizes = [400, 230, 120, 90, .. Enumerable.Range(0, 300).Select(i => 1 + i % 5)];
+        var layout = BatchLayout.Assign(sizes, 20, hostsPerLane: 4, window: 8);
+        var sut = new HostCursors(layout, sizes.Length);
+        var placed = new HashSet<(int, int)>();
+
+        // Interleaved as a list would be: a round over the hosts still having URLs, again and again.
+        var next = new int[sizes.Length];
+        for (var round = 0; round < sizes.Max(); round++)
+        {
+            for (var host = 0; host < sizes.Length; host++)
+            {
+                if (next[host] == sizes[host])
+                {
+                    continue;
+                }
+
+                var (segment, offset) = sut.Next(host, "job");
+                Assert.Equal(host, layout.Segments[segment].Host);
+                Assert.Equal(next[host]++, layout.Segments[segment].Offset + offset);
+                Assert.InRange(offset, 0, layout.Segments[segment].Count - 1);
+                Assert.True(placed.Add((segment, offset)));
+            }
+        }
+
+        sut.CheckAllPlaced("job");
+        Assert.Equal(sizes.Sum(), placed.Count);
+        Assert.Throws<InvalidDataException>(() => sut.Next(0, "job"));
+        Assert.Throws<InvalidDataException>(() => sut.Next(10, "job"));
+    }
+
+    [Fact]
+    public void HostCursors_AHostShortOfItsCount_CheckFails()
+    {
+        int[] sizes = [100, 3, 2];
+        var layout = BatchLayout.Assign(sizes, 20, hostsPerLane: 1);
+        var sut = new HostCursors(layout, sizes.Length);
+        for (var host = 0; host < sizes.Length; host++)
+        {
+            for (var k = 0; k < sizes[host] - (host == 0 ? 1 : 0); k++)
+            {
+                sut.Next(host, "job");
+            }
+        }
+
+        Assert.Throws<InvalidDataException>(() => sut.CheckAllPlaced("job"));
+        sut.Next(0, "job");
+        sut.CheckAllPlaced("job");
+    }
 }
