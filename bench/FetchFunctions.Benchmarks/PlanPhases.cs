@@ -6,7 +6,7 @@ namespace FetchFunctions.Benchmarks;
 /// <summary>One phase of a plan activity as the planner logs it (<c>CrawlPlanner</c>'s phase clock): its wall time, the
 /// planner process's CPU and Azurite's CPU during it. Wall minus the two CPU figures (on 2 cores) is waiting: for the
 /// machine's other load, or for one side while the other is blocked.</summary>
-internal sealed record PlanPhase(string Name, double WallSeconds, double PlannerCpuSeconds, double AzuriteCpuSeconds);
+internal sealed record PlanPhase(string Name, double WallSeconds, double PlannerCpuSeconds, double AzuriteCpuSeconds, double PeakRssMb);
 
 /// <summary>Records the planner's phase log entries in the planning child, with the CPU time of this process and of
 /// Azurite (read from /proc) at the end of each.</summary>
@@ -58,7 +58,8 @@ internal sealed class PlanPhaseRecorder(int azuritePid) : ILoggerProvider, ILogg
         {
             var ownCpu = Environment.CpuUsage.TotalTime;
             var azuriteCpu = ProcessCpu.Seconds(azuritePid);
-            _phases.Add(new PlanPhase(phase, milliseconds / 1000, (ownCpu - _ownCpu).TotalSeconds, azuriteCpu - _azuriteCpu));
+            _phases.Add(new PlanPhase(phase, milliseconds / 1000, (ownCpu - _ownCpu).TotalSeconds, azuriteCpu - _azuriteCpu,
+                (Measure.PeakRssBytes() ?? 0) / 1e6));
             (_ownCpu, _azuriteCpu) = (ownCpu, azuriteCpu);
         }
     }

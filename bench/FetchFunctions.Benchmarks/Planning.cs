@@ -88,7 +88,7 @@ internal static class Planning
                 foreach (var phase in outcome.Phases)
                 {
                     Measure.Progress(string.Create(CultureInfo.InvariantCulture,
-                        $"  phase {phase.Name}: {phase.WallSeconds:0.00} s wall, planner CPU {phase.PlannerCpuSeconds:0.00} s, Azurite CPU {phase.AzuriteCpuSeconds:0.00} s"));
+                        $"  phase {phase.Name}: {phase.WallSeconds:0.00} s wall, planner CPU {phase.PlannerCpuSeconds:0.00} s, Azurite CPU {phase.AzuriteCpuSeconds:0.00} s, peak RSS so far {phase.PeakRssMb:0} MB"));
                 }
             }
         }

@@ -80,11 +80,12 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
             else
             {
                 hosts = await CountHostsAsync(job, version, partitions, fingerprint, cancellationToken).ConfigureAwait(false);
-                hostSizes = hosts.Sizes;
+                hostSizes = hosts.TakeSizes();
                 phases.Done("read list, count hosts");
             }
 
             var layout = BatchLayout.Assign(hostSizes, job.Settings.BatchSize, hostsPerLane, job.Settings.MaxBatchesInFlight);
+            hostSizes = [];
             var plan = BatchLayout.Plan(job.JobId, layout, job.DuplicatesRemoved, options.BatchesPerShard, job.Settings.MaxBatchesInFlight)
                 with { PlanId = fingerprint.Finish() };
             if (plan.ShardCount > CrawlOptions.MaxShardsPerJob)
@@ -110,6 +111,9 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
                 {
                     var groups = SpillGroups(plan, places, options.PlanPartitionUrls);
                     await SpillAsync(job, version, hosts!, places, groups, written, cancellationToken).ConfigureAwait(false);
+                    // The host table is done with: let it go before a group's URLs are held (with every URL its own host,
+                    // it is the plan's biggest part).
+                    hosts = null;
                     phases.Done("read list, spill in manifest order");
                     await WriteManifestsFromSpillAsync(plan, places, groups, written, cancellationToken).ConfigureAwait(false);
                 }
@@ -289,7 +293,7 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
     private async Task SpillAsync(StoredJob job, ETag version, HostCounts hosts, ManifestPlaces places, SpillGroup[] groups, bool[] written,
         CancellationToken cancellationToken)
     {
-        var cursors = new HostCursors(places.Layout, hosts.Sizes.Length);
+        var cursors = new HostCursors(places.Layout, hosts.Count);
         var groupOfSegment = new byte[places.Layout.Segments.Length];
         for (var g = 0; g < groups.Length; g++)
         {

@@ -1,8 +1,21 @@
 namespace FetchFunctions.Core.Orchestration;
 
 /// <summary>A big job's hosts as the first reading counted them: ids by host hash, numbered partition after partition,
-/// and each host's URLs.</summary>
-internal sealed record HostCounts(HostHashTable Table, int[] Sizes);
+/// and each host's URLs (needed only until the hosts are laid out).</summary>
+internal sealed class HostCounts(HostHashTable table, int[] sizes)
+{
+    public HostHashTable Table { get; } = table;
+
+    public int Count { get; } = sizes.Length;
+
+    /// <summary>Each host's URLs; taking them lets them go (the table stays for the second reading).</summary>
+    public int[] TakeSizes()
+    {
+        var taken = sizes;
+        sizes = [];
+        return taken;
+    }
+}
 
 /// <summary>Consecutive shards whose URLs go to one spill blob: their places in the manifests are
 /// [<see cref="FirstPlace"/>, <see cref="FirstPlace"/> + <see cref="Urls"/>).</summary>
