@@ -20,6 +20,7 @@ internal sealed record BenchOptions
     public int JobUrls { get; init; } = 5_000;
     public int OneHostUrls { get; init; } = 10_000;
     public IReadOnlyList<int> PlanUrls { get; init; } = [1_000_000, 10_000_000];
+    public int PlanHosts { get; init; } = 1_000;
     public int HostsUrls { get; init; } = 4_000;
     public int BigJobUrls { get; init; } = 1_000_000;
     public int FrontierUrls { get; init; } = 1_000_000;
@@ -70,6 +71,8 @@ internal sealed record BenchOptions
           --job-urls N        URLs of the 50-host job of parts 4 and durable; default 5000
           --one-host-urls N   URLs of part 4's one-host job (WARC store, blobs store, bare loop); default 10000
           --plan-urls N,...   job sizes planned in part 5, one after another; default 1000000,10000000
+          --plan-hosts N      hosts the URLs of part 5 are spread over (a host table's worst case: as many as
+                              URLs); default 1000
           --hosts-urls N      URLs of the 50-host job of part 6; default 4000
           --big-job-urls N    URLs of the bigjob part; default 1000000
           --frontier-urls N   new URLs of the frontier part's round; default 1000000
@@ -119,6 +122,7 @@ internal sealed record BenchOptions
                     "--job-urls" => options with { JobUrls = Positive(value) },
                     "--one-host-urls" => options with { OneHostUrls = Positive(value) },
                     "--plan-urls" => options with { PlanUrls = [.. value.Split(',').Select(Positive)] },
+                    "--plan-hosts" => options with { PlanHosts = Positive(value) },
                     "--hosts-urls" => options with { HostsUrls = Positive(value) },
                     "--big-job-urls" => options with { BigJobUrls = Positive(value) },
                     "--frontier-urls" => options with { FrontierUrls = Positive(value) },

@@ -35,7 +35,8 @@ internal static class Planning
     private const double MemoryTargetMb = 1000;
 
     private sealed record Outcome(double PlanSeconds, double ComputeSeconds, long PeakRssBytes, int Urls, int Batches, int Shards, int BatchesPerShard,
-        int LargestHistory, int JobHistory, double OrchestrationSeconds, int PlanJsonBytes, int Lanes, int LargestShardInputBytes, double PlanCpuSeconds);
+        int LargestHistory, int JobHistory, double OrchestrationSeconds, int PlanJsonBytes, int Lanes, int LargestShardInputBytes, double PlanCpuSeconds,
+        double AzuriteCpuSeconds, IReadOnlyList<PlanPhase> Phases);
 
     private sealed record IntakeOutcome(double Seconds, long PeakRssBytes, string JobId, string JobBlobName, int Urls, double CpuSeconds);
 
@@ -56,7 +57,7 @@ internal static class Planning
             var (azurite, container) = await Azurite.StartFreshAsync(cancellationToken);
             await using (azurite)
             {
-                await UploadUrlListAsync(container, size, cancellationToken);
+                await UploadUrlListAsync(container, size, options.PlanHosts, cancellationToken);
                 IntakeOutcome intake;
                 await using (var intakeChild = ChildProcess.Start(IntakeCommand, azurite.ConnectionString, ListBlob))
                 {
@@ -69,7 +70,9 @@ internal static class Planning
                 }
 
                 intakes.Add(intake);
-                await using var child = ChildProcess.Start(Command, azurite.ConnectionString, intake.JobId, intake.JobBlobName);
+                var loadBefore = ProcessCpu.LoadAverage();
+                await using var child = ChildProcess.Start(Command, azurite.ConnectionString, intake.JobId, intake.JobBlobName,
+                    azurite.ProcessId.ToString(CultureInfo.InvariantCulture));
                 var outcome = JsonSerializer.Deserialize<Outcome>(await child.ReadLineAsync(cancellationToken))
                     ?? throw new InvalidOperationException("The planning child answered nothing.");
                 if (await child.WaitForExitAsync(cancellationToken) != 0 || outcome.Urls != size)
@@ -78,14 +81,32 @@ internal static class Planning
                 }
 
                 outcomes.Add(outcome);
+                var load = string.Create(CultureInfo.InvariantCulture, $"load average {loadBefore} before planning, {ProcessCpu.LoadAverage()} after");
+                report.Notes.Add(string.Create(CultureInfo.InvariantCulture, $"part 5, {size:N0} URLs, run {run + 1}: {load}"));
                 Measure.Progress(string.Create(CultureInfo.InvariantCulture,
-                    $"part 5 run {run + 1}: intake of {size} URLs {intake.Seconds:0.0} s (CPU {intake.CpuSeconds:0.0} s), peak {intake.PeakRssBytes / 1e6:0} MB; planned in {outcome.PlanSeconds:0.00} s (CPU {outcome.PlanCpuSeconds:0.0} s), peak {outcome.PeakRssBytes / 1e6:0} MB, {outcome.Batches} batches, {outcome.Shards} shards, largest history {outcome.LargestHistory} calls"));
+                    $"part 5 run {run + 1}: intake of {size} URLs {intake.Seconds:0.0} s (CPU {intake.CpuSeconds:0.0} s), peak {intake.PeakRssBytes / 1e6:0} MB; planned in {outcome.PlanSeconds:0.00} s (CPU {outcome.PlanCpuSeconds:0.0} s, Azurite CPU {outcome.AzuriteCpuSeconds:0.0} s), peak {outcome.PeakRssBytes / 1e6:0} MB, {outcome.Batches} batches, {outcome.Shards} shards, largest history {outcome.LargestHistory} calls; {load}"));
+                foreach (var phase in outcome.Phases)
+                {
+                    Measure.Progress(string.Create(CultureInfo.InvariantCulture,
+                        $"  phase {phase.Name}: {phase.WallSeconds:0.00} s wall, planner CPU {phase.PlannerCpuSeconds:0.00} s, Azurite CPU {phase.AzuriteCpuSeconds:0.00} s, peak RSS so far {phase.PeakRssMb:0} MB"));
+                }
             }
         }
 
-        var part = string.Create(CultureInfo.InvariantCulture, $"5 planning {size:N0}");
+        var part = options.PlanHosts == 1_000
+            ? string.Create(CultureInfo.InvariantCulture, $"5 planning {size:N0}")
+            : string.Create(CultureInfo.InvariantCulture, $"5 planning {size:N0} ({options.PlanHosts:N0} hosts)");
         var time = report.Add(part, "plan activity (read list, group, write manifests)", "s", outcomes.Select(o => o.PlanSeconds));
         report.Add(part, "  planner process CPU during it", "s", outcomes.Select(o => o.PlanCpuSeconds));
+        report.Add(part, "  Azurite process CPU during it", "s", outcomes.Select(o => o.AzuriteCpuSeconds));
+        foreach (var name in outcomes.SelectMany(o => o.Phases).Select(p => p.Name).Distinct(StringComparer.Ordinal))
+        {
+            var phases = outcomes.SelectMany(o => o.Phases).Where(p => p.Name == name).ToList();
+            report.Add(part, $"  phase {name}: wall", "s", phases.Select(p => p.WallSeconds));
+            report.Add(part, $"  phase {name}: planner CPU", "s", phases.Select(p => p.PlannerCpuSeconds));
+            report.Add(part, $"  phase {name}: Azurite CPU", "s", phases.Select(p => p.AzuriteCpuSeconds));
+        }
+
         if (outcomes.All(o => o.ComputeSeconds > 0))
         {
             report.Add(part, "  of which reading the list and grouping", "s", outcomes.Select(o => o.ComputeSeconds));
@@ -133,15 +154,20 @@ internal static class Planning
     }
 
     /// <summary>The child: one plan activity, then the orchestration logic over its plan; one JSON line.</summary>
-    public static async Task<int> RunChildAsync(string storage, string jobId, string jobBlobName)
+    public static async Task<int> RunChildAsync(string storage, string jobId, string jobBlobName, int azuritePid)
     {
-        await using var core = CoreHost.Create(storage, concurrency: 16, maxBodyBytes: 1024);
+        var phases = new PlanPhaseRecorder(azuritePid);
+        await using var core = CoreHost.Create(storage, concurrency: 16, maxBodyBytes: 1024,
+            before: services => services.AddLogging(logging => logging.AddProvider(phases).AddFilter(typeof(CrawlPlanner).FullName, LogLevel.Debug)));
         var activities = core.Provider.GetRequiredService<ICrawlActivities>();
         var started = Stopwatch.GetTimestamp();
         var cpu = Environment.CpuUsage.TotalTime;
+        var azuriteCpu = ProcessCpu.Seconds(azuritePid);
+        phases.Restart();
         var plan = await activities.PlanAsync(new JobTicket(jobId, jobBlobName), CancellationToken.None);
         var planSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         cpu = Environment.CpuUsage.TotalTime - cpu;
+        azuriteCpu = ProcessCpu.Seconds(azuritePid) - azuriteCpu;
         var peak = Measure.PeakRssBytes() ?? 0;
 
         // The plan's own computation again, without the blob writes: how much of the activity is the planner's work.
@@ -152,10 +178,13 @@ internal static class Planning
         if (job.UrlCount <= core.Provider.GetRequiredService<IOptions<CrawlOptions>>().Value.PlanPartitionUrls)
         {
             started = Stopwatch.GetTimestamp();
-            var urls = new List<string>(job.UrlCount);
-            await foreach (var line in store.ReadLinesAsync(job.UrlListBlobName, CancellationToken.None))
+            var urls = new Utf8UrlList(job.UrlCount);
+            await foreach (var block in store.ReadLineBlocksAsync(job.UrlListBlobName, null, 4 * 1024 * 1024, 2, CancellationToken.None))
             {
-                urls.Add(line);
+                foreach (var line in new Utf8Lines(block.Span))
+                {
+                    urls.Add(line);
+                }
             }
 
             var (_, hostStarts) = CrawlPlanner.GroupByHost(urls);
@@ -171,14 +200,14 @@ internal static class Planning
 
         await Console.Out.WriteLineAsync(JsonSerializer.Serialize(new Outcome(planSeconds, computeSeconds, peak, plan.UrlCount, plan.BatchCount, plan.ShardCount,
             plan.BatchesPerShard, calls.Values.Max(), calls[jobId], orchestrationSeconds, JsonSerializer.Serialize(plan).Length, plan.Lanes.Sum(l => l.Count),
-            largestShardInput, cpu.TotalSeconds)));
+            largestShardInput, cpu.TotalSeconds, azuriteCpu, phases.Phases)));
         return 0;
     }
 
     /// <summary>Uploads <paramref name="count"/> URLs in staged blocks, generated as they go (10,000,000 URLs are 450 MB).
-    /// A thousand hosts, as a broad crawl has; .test never resolves, and nothing here is fetched.</summary>
-    private static Task UploadUrlListAsync(BlobContainerClient container, int count, CancellationToken cancellationToken) =>
-        UploadUrlListAsync(container, ListBlob, count, i => string.Create(CultureInfo.InvariantCulture, $"http://h{i % 1000}.bench.test/page/{i}"),
+    /// By default a thousand hosts, as a broad crawl has; .test never resolves, and nothing here is fetched.</summary>
+    private static Task UploadUrlListAsync(BlobContainerClient container, int count, int hosts, CancellationToken cancellationToken) =>
+        UploadUrlListAsync(container, ListBlob, count, i => string.Create(CultureInfo.InvariantCulture, $"http://h{i % hosts}.bench.test/page/{i}"),
             cancellationToken);
 
     /// <summary>Uploads URL i = 0 … <paramref name="count"/> − 1 of <paramref name="url"/>, one per line, in staged blocks.</summary>

@@ -28,9 +28,9 @@ if (args is [DurableJob.Command, var durableOptions, var durableOrigins])
     return await DurableJob.RunChildAsync(durableOptions, durableOrigins);
 }
 
-if (args is [Planning.Command, var planStorage, var jobId, var jobBlob])
+if (args is [Planning.Command, var planStorage, var jobId, var jobBlob, var azuritePid])
 {
-    return await Planning.RunChildAsync(planStorage, jobId, jobBlob);
+    return await Planning.RunChildAsync(planStorage, jobId, jobBlob, int.Parse(azuritePid, CultureInfo.InvariantCulture));
 }
 
 if (args is [FrontierRound.Command, var frontierStorage, var frontierJob, var seedBatches, var firstShard, var seedPlan])

@@ -21,10 +21,12 @@ internal sealed class CrawlOptions
     [Range(1, 10_000_000)]
     public int MaxUrls { get; set; } = 10_000_000;
 
-    /// <summary>URLs the planner groups in memory at once. A bigger job is first split by host hash into partitions of
-    /// about this many URLs (blobs under <c>{jobId}/plan/</c>, deleted after planning), each grouped alone, so the plan
-    /// activity's memory depends on this, not on the job's size: about 300 MB at the default 1,000,000. Jobs up to this
-    /// size are planned in memory in one pass. Default 1,000,000.</summary>
+    /// <summary>URLs the planner holds in memory at once. Jobs up to this size are read once and planned in memory. A
+    /// bigger one is read twice (hosts counted by hash, then each URL spilled with its place in the manifests to a blob per
+    /// group of shards of about this many URLs, under <c>{jobId}/plan/</c>, deleted after planning), and the groups are
+    /// placed one at a time, so the plan activity's memory depends on this and on the job's hosts (a few dozen bytes
+    /// each), not on its URLs: about 175-320 MB at the default 1,000,000 (docs/performance.md). It also sets the host-hash
+    /// partitions the hosts are ordered by (⌈n / this⌉, at most 64). Default 1,000,000.</summary>
     [Range(1, 10_000_000)]
     public int PlanPartitionUrls { get; set; } = 1_000_000;
 

@@ -78,14 +78,19 @@ internal static class UrlNormaliser
     public static ReadOnlySpan<char> HostOf(string normalisedUrl)
     {
         ArgumentNullException.ThrowIfNull(normalisedUrl);
-        var span = normalisedUrl.AsSpan();
-        var schemeEnd = span.IndexOf("://", StringComparison.Ordinal);
+        return HostOf(normalisedUrl.AsSpan());
+    }
+
+    /// <inheritdoc cref="HostOf(string)"/>
+    public static ReadOnlySpan<char> HostOf(ReadOnlySpan<char> normalisedUrl)
+    {
+        var schemeEnd = normalisedUrl.IndexOf("://", StringComparison.Ordinal);
         if (schemeEnd < 0)
         {
             return [];
         }
 
-        var authority = span[(schemeEnd + 3)..];
+        var authority = normalisedUrl[(schemeEnd + 3)..];
         var end = authority.IndexOfAny('/', '?', '#');
         if (end >= 0)
         {
@@ -99,6 +104,33 @@ internal static class UrlNormaliser
         }
 
         var colon = authority.LastIndexOf(':');
+        return colon < 0 ? authority : authority[..colon];
+    }
+
+    /// <summary>The host of a canonical URL in UTF-8, as <see cref="HostOf(string)"/> slices it: the delimiters are ASCII,
+    /// and no byte of a multi-byte UTF-8 sequence is, so decoding the slice gives what slicing the decoded URL gives.</summary>
+    public static ReadOnlySpan<byte> HostOf(ReadOnlySpan<byte> normalisedUrl)
+    {
+        var schemeEnd = normalisedUrl.IndexOf("://"u8);
+        if (schemeEnd < 0)
+        {
+            return [];
+        }
+
+        var authority = normalisedUrl[(schemeEnd + 3)..];
+        var end = authority.IndexOfAny((byte)'/', (byte)'?', (byte)'#');
+        if (end >= 0)
+        {
+            authority = authority[..end];
+        }
+
+        if (authority.StartsWith((byte)'['))
+        {
+            var close = authority.IndexOf((byte)']');
+            return close < 0 ? authority : authority[..(close + 1)];
+        }
+
+        var colon = authority.LastIndexOf((byte)':');
         return colon < 0 ? authority : authority[..colon];
     }
 }

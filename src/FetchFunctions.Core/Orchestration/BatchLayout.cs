@@ -116,7 +116,9 @@ internal static class BatchLayout
         var order = Enumerable.Range(0, laneCount).Select(lane => (Lane: lane, Batches: BatchCount((int)laneUrls[lane], batchSize)))
             .OrderByDescending(l => l.Batches).ThenBy(l => l.Lane).ToList();
 
-        var segments = new List<HostSegment>(hostSizes.Count + order.Sum(l => l.Batches * laneHosts[l.Lane].Count));
+        // Lane segments first (a few per lane batch), then one per shared host: the array is sized exactly, not copied
+        // from a list, since with millions of single-URL hosts it is the layout's biggest part.
+        var laneSegments = new List<HostSegment>(order.Sum(l => l.Batches * laneHosts[l.Lane].Count));
         var batchStarts = new List<int> { 0 };
         var lanes = new List<LaneRun>();
         var urls = 0;
@@ -139,12 +141,12 @@ internal static class BatchLayout
                     var count = size / batches + ((batch - firstExtra[i] + batches) % batches < size % batches ? 1 : 0);
                     if (count > 0)
                     {
-                        segments.Add(new HostSegment(laneHosts[lane][i], offsets[i], count));
+                        laneSegments.Add(new HostSegment(laneHosts[lane][i], offsets[i], count));
                         offsets[i] += count;
                     }
                 }
 
-                batchStarts.Add(segments.Count);
+                batchStarts.Add(laneSegments.Count);
             }
 
             urls += (int)laneUrls[lane];
@@ -158,6 +160,18 @@ internal static class BatchLayout
             }
         }
 
+        var shared = 0;
+        for (var host = 0; host < hostSizes.Count; host++)
+        {
+            if (hostSizes[host] is > 0 and var small && small <= share)
+            {
+                shared++;
+            }
+        }
+
+        var segments = new HostSegment[laneSegments.Count + shared];
+        laneSegments.CopyTo(segments);
+        var next = laneSegments.Count;
         var fill = 0;
         for (var host = 0; host < hostSizes.Count; host++)
         {
@@ -169,21 +183,21 @@ internal static class BatchLayout
 
             if (fill + size > batchSize)
             {
-                batchStarts.Add(segments.Count);
+                batchStarts.Add(next);
                 fill = 0;
             }
 
-            segments.Add(new HostSegment(host, 0, size));
+            segments[next++] = new HostSegment(host, 0, size);
             fill += size;
             urls += size;
         }
 
         if (fill > 0)
         {
-            batchStarts.Add(segments.Count);
+            batchStarts.Add(next);
         }
 
-        return new HostLayout([.. segments], [.. batchStarts], [.. lanes], urls);
+        return new HostLayout(segments, [.. batchStarts], [.. lanes], urls);
     }
 
     /// <summary>The lanes of <paramref name="lanes"/> (laid from batch 0) clipped to batches [first, first + count),

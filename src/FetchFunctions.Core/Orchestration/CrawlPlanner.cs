@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.IO.Hashing;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Text;
+using Azure;
 using FetchFunctions.Core.Discovery;
 using FetchFunctions.Core.Jobs;
 using FetchFunctions.Core.Storage;
@@ -13,61 +15,78 @@ namespace FetchFunctions.Core.Orchestration;
 /// <summary>Splits a stored job into batches, written as one manifest per shard. Deterministic: the same job gives the same manifests, so a
 /// retried plan activity rewrites identical blobs. A plan's fingerprint (<see cref="CrawlPlan.PlanId"/>) tags its manifests and
 /// results: manifests of the same plan are kept as they are, and so are its results (a re-run resumes).
-/// <para>Memory does not grow with the job. A job of at most <see cref="CrawlOptions.PlanPartitionUrls"/> URLs is read and
-/// grouped in memory. A bigger one is streamed once into P partitions by host hash (a host's URLs all go to one
-/// partition), keeping nothing; each partition is then read alone to count its hosts; the hosts are laid out
-/// (<see cref="BatchLayout.Assign"/>) partition after partition, in order of first appearance within each; each partition is
-/// read again, grouped, and its URLs written in the layout's batch order; and the manifests are written by drawing each
-/// segment of each batch from its partition's ordered stream. So at most one partition's URLs are in memory, plus
-/// the host sizes and the layout (a few ints per host).</para></summary>
+/// <para>Memory does not grow with the job. A job of at most <see cref="CrawlOptions.PlanPartitionUrls"/> URLs is read once
+/// into memory (as UTF-8 bytes), grouped by host and laid out. A bigger one is read three times, keeping only a few ints
+/// per host: (1) the list, counting each host's URLs by a hash of its name (<see cref="HostHashTable"/>), hosts numbered
+/// partition after partition (P partitions by that hash) in order of first appearance within each, as they were when
+/// partitions were blobs of their own; the hosts are laid out (<see cref="BatchLayout.Assign"/>); (2) the list again,
+/// each URL written with its place in the manifests to a spill blob per group of shards (about
+/// <see cref="CrawlOptions.PlanPartitionUrls"/> URLs a group); (3) each spill blob alone, its URLs put in their places and
+/// its shards' manifests written. So at most one group's URLs are in memory, plus the host table and the layout.</para></summary>
 internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions> crawlOptions, ILogger<CrawlPlanner> logger)
 {
     /// <summary>The planner's rules, in the fingerprint: bump it when a change of the planner lays out the same job otherwise.</summary>
     internal const int RulesVersion = 2;
 
-    /// <summary>The most partitions a job is split into: each has a writer and, at the end, a reader open at once.</summary>
+    /// <summary>The most host-hash partitions a job's hosts are ordered by, and the most spill blobs (one writer each) open at once.</summary>
     internal const int MaxPartitions = 64;
 
     private const int ManifestUploadConcurrency = 8;
 
-    /// <summary>Block size of the partition writers and read buffer of the ordered partitions: up to
-    /// <see cref="MaxPartitions"/> of each are open at once.</summary>
-    private const int ScratchBufferBytes = 1024 * 1024;
+    /// <summary>Range reads of a list or spill blob: 4 MiB each, two more downloading while one is worked on.</summary>
+    private const int ReadBlockBytes = 4 * 1024 * 1024;
+
+    private const int ReadAhead = 2;
+
+    /// <summary>What the spill writers buffer together (their blocks share it), and how many blocks upload at once.</summary>
+    private const int SpillBufferBytes = 32 * 1024 * 1024;
+
+    private const int SpillUploadConcurrency = 4;
+
+    /// <summary>Bytes before the URL in a spill line: its place in the group, 6 bits a byte (0x40-0x7F, never a line break).</summary>
+    private const int PlaceBytes = 5;
 
     public async Task<CrawlPlan> PlanAsync(JobTicket ticket, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ticket);
+        var phases = new PhaseClock(logger, ticket.JobId);
         var job = await store.ReadJobAsync(ticket.JobBlobName, cancellationToken).ConfigureAwait(false);
         if (!string.Equals(job.JobId, ticket.JobId, StringComparison.Ordinal))
         {
             throw new InvalidDataException($"'{ticket.JobBlobName}' holds job '{job.JobId}', not '{ticket.JobId}'.");
         }
 
+        phases.Done("read job");
         var options = crawlOptions.Value;
         var hostsPerLane = HostsPerLane(job.Settings, options);
         var partitions = PartitionCount(job.UrlCount, options.PlanPartitionUrls);
         using var fingerprint = new PlanFingerprint(job.Settings, options.BatchesPerShard, hostsPerLane, partitions);
         try
         {
-            string[] urls = [];
+            // Every reading of the list reads this version of it: a list replaced meanwhile fails the plan, not mixes two lists.
+            var version = await store.VersionOfAsync(job.UrlListBlobName, cancellationToken).ConfigureAwait(false);
+            Utf8UrlList? urls = null;
             int[] order = [];
             int[] hostStarts = [];
+            HostCounts? hosts = null;
             int[] hostSizes;
-            int[] partitionHosts;
             if (partitions == 1)
             {
-                urls = await ReadUrlsAsync(job, fingerprint, cancellationToken).ConfigureAwait(false);
+                urls = await ReadUrlsAsync(job, version, fingerprint, cancellationToken).ConfigureAwait(false);
+                phases.Done("read list");
                 (order, hostStarts) = GroupByHost(urls);
                 hostSizes = HostSizes(hostStarts);
-                partitionHosts = [0, hostSizes.Length];
+                phases.Done("group by host");
             }
             else
             {
-                await SplitByHostAsync(job, partitions, fingerprint, cancellationToken).ConfigureAwait(false);
-                (hostSizes, partitionHosts) = await CountHostsAsync(job.JobId, partitions, cancellationToken).ConfigureAwait(false);
+                hosts = await CountHostsAsync(job, version, partitions, fingerprint, cancellationToken).ConfigureAwait(false);
+                hostSizes = hosts.TakeSizes();
+                phases.Done("read list, count hosts");
             }
 
             var layout = BatchLayout.Assign(hostSizes, job.Settings.BatchSize, hostsPerLane, job.Settings.MaxBatchesInFlight);
+            hostSizes = [];
             var plan = BatchLayout.Plan(job.JobId, layout, job.DuplicatesRemoved, options.BatchesPerShard, job.Settings.MaxBatchesInFlight)
                 with
                 {
@@ -76,21 +95,29 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
                     FollowSitemaps = job.Settings.Discovery?.FollowSitemaps ?? false,
                 };
             CheckShards(job.JobId, plan);
+            phases.Done("layout");
             var written = await ManifestsOfPlanAsync(plan, cancellationToken).ConfigureAwait(false);
+            phases.Done("check manifests");
             if (written.Any(done => !done))
             {
-                if (partitions == 1)
+                var places = new ManifestPlaces(plan, layout);
+                if (urls is not null)
                 {
-                    await WriteManifestsAsync(plan, written, batch => BatchUrls(urls, order, hostStarts, layout, batch), cancellationToken)
-                        .ConfigureAwait(false);
+                    await WriteManifestsAsync(plan, places, written, urls, order, hostStarts, cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {
-                    await OrderPartitionsAsync(job.JobId, layout, partitionHosts, cancellationToken).ConfigureAwait(false);
-                    await WriteManifestsFromPartitionsAsync(plan, layout, partitionHosts, written, cancellationToken).ConfigureAwait(false);
+                    var groups = SpillGroups(plan, places, options.PlanPartitionUrls);
+                    await SpillAsync(job, version, hosts!, places, groups, written, cancellationToken).ConfigureAwait(false);
+                    // The host table is done with: let it go before a group's URLs are held (with every URL its own host,
+                    // it is the plan's biggest part).
+                    hosts = null;
+                    phases.Done("read list, spill in manifest order");
+                    await WriteManifestsFromSpillAsync(plan, places, groups, written, cancellationToken).ConfigureAwait(false);
                 }
             }
 
+            phases.Done("write manifests");
             await store.DeleteStaleRunBlobsAsync(job.JobId, plan.BatchCount, plan.ShardCount, plan.PlanId,
                 await KeepsRoundsAsync(job, plan.PlanId!, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
             if (job.Settings.Discovery is not null)
@@ -99,6 +126,7 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
                     .ConfigureAwait(false);
             }
 
+            phases.Done("delete stale blobs");
             var lanes = plan.Lanes.Sum(run => run.Count);
             LogPlanned(logger, job.JobId, plan.UrlCount, plan.BatchCount, plan.ShardCount, lanes, partitions);
             return plan;
@@ -108,7 +136,8 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
             if (partitions > 1)
             {
                 // Not on cancellation's account: the scratch blobs are worthless once planning stopped, whyever it did.
-                await DeleteScratchAsync(job.JobId, partitions, CancellationToken.None).ConfigureAwait(false);
+                await DeleteScratchAsync(job.JobId, CancellationToken.None).ConfigureAwait(false);
+                phases.Done("delete scratch");
             }
         }
     }
@@ -198,7 +227,22 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
 
     /// <summary>The partition of a host: a hash of its name, so every URL of a host goes to the same one.</summary>
     internal static int PartitionOf(ReadOnlySpan<char> host, int partitions) =>
-        partitions <= 1 ? 0 : (int)(XxHash3.HashToUInt64(MemoryMarshal.AsBytes(host)) % (ulong)partitions);
+        partitions <= 1 ? 0 : (int)(HostHash(host) % (ulong)partitions);
+
+    /// <summary>The hash hosts are partitioned and counted by: XxHash3 of the name's UTF-16 code units.</summary>
+    internal static ulong HostHash(ReadOnlySpan<char> host) => XxHash3.HashToUInt64(MemoryMarshal.AsBytes(host));
+
+    /// <summary>The host of a URL line, decoded into <paramref name="scratch"/> (grown when too short).</summary>
+    private static ReadOnlySpan<char> HostOf(ReadOnlySpan<byte> url, ref char[] scratch)
+    {
+        var host = UrlNormaliser.HostOf(url);
+        if (scratch.Length < host.Length)
+        {
+            scratch = new char[Math.Max(host.Length, 2 * scratch.Length)];
+        }
+
+        return scratch.AsSpan(0, Encoding.UTF8.GetChars(host, scratch));
+    }
 
     /// <summary>Which shards already have a manifest of this plan (a re-run of the same plan keeps them).</summary>
     private async Task<bool[]> ManifestsOfPlanAsync(CrawlPlan plan, CancellationToken cancellationToken)
@@ -212,6 +256,33 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
         return written;
     }
 
+    /// <summary>The manifests of a job held in memory, each built from its batches' host segments.</summary>
+    private async Task WriteManifestsAsync(CrawlPlan plan, ManifestPlaces places, bool[] written, Utf8UrlList urls, int[] order, int[] hostStarts,
+        CancellationToken cancellationToken) =>
+        await Parallel.ForEachAsync(Enumerable.Range(0, plan.ShardCount).Where(shard => !written[shard]),
+            new ParallelOptions { MaxDegreeOfParallelism = ManifestUploadConcurrency, CancellationToken = cancellationToken },
+            async (shard, token) =>
+            {
+                var (first, count) = BatchLayout.ShardBatches(plan, shard);
+                using var manifest = new ShardManifestBuffer(count, ManifestCapacity(places, first, count));
+                for (var batch = first; batch < first + count; batch++)
+                {
+                    manifest.StartBatch();
+                    foreach (var segment in places.Layout.Batch(batch))
+                    {
+                        var start = hostStarts[segment.Host] + segment.Offset;
+                        for (var position = start; position < start + segment.Count; position++)
+                        {
+                            manifest.AddUrl(urls[order[position]]);
+                        }
+                    }
+                }
+
+                await store.WriteShardManifestAsync(plan.JobId, plan.FirstShard + shard, plan.FirstBatch + first, manifest, plan.PlanId, token).ConfigureAwait(false);
+            })
+            .ConfigureAwait(false);
+
+    /// <summary>The manifests of a round of discovery, each batch's lines given whole (see <see cref="PlanRoundAsync"/>).</summary>
     private async Task WriteManifestsAsync(CrawlPlan plan, bool[] written, Func<int, IEnumerable<string>> batchUrls, CancellationToken cancellationToken) =>
         await Parallel.ForEachAsync(Enumerable.Range(0, plan.ShardCount).Where(shard => !written[shard]),
             new ParallelOptions { MaxDegreeOfParallelism = ManifestUploadConcurrency, CancellationToken = cancellationToken },
@@ -223,30 +294,156 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
             })
             .ConfigureAwait(false);
 
-    /// <summary>Streams the job's URLs once into <paramref name="partitions"/> blobs by host hash, feeding the fingerprint.</summary>
-    private async Task SplitByHostAsync(StoredJob job, int partitions, PlanFingerprint fingerprint, CancellationToken cancellationToken)
+    /// <summary>A first guess of a manifest body's size (50 bytes a URL), so its buffer rarely grows.</summary>
+    private static int ManifestCapacity(ManifestPlaces places, int firstBatch, int count) =>
+        (int)Math.Min(Array.MaxLength / 2, 50L * (places.OfBatch(firstBatch + count) - places.OfBatch(firstBatch)) + 1024);
+
+    /// <summary>Reading 1: the job's URLs, feeding the fingerprint; counts each host's URLs (by host hash) and numbers the
+    /// hosts partition after partition, in order of first appearance within each.</summary>
+    private async Task<HostCounts> CountHostsAsync(StoredJob job, ETag version, int partitions, PlanFingerprint fingerprint, CancellationToken cancellationToken)
     {
-        var writers = new StagedTextWriter[partitions];
+        var table = new HostHashTable();
+        var sizes = new List<int>();
+        var partitionOf = new List<byte>();
+        var scratch = new char[256];
+        var count = 0;
+        await foreach (var block in store.ReadLineBlocksAsync(job.UrlListBlobName, version, ReadBlockBytes, ReadAhead, cancellationToken).ConfigureAwait(false))
+        {
+            var offset = 0;
+            while (Utf8Lines.TryRead(block.Span, ref offset, out var url))
+            {
+                CheckNotMore(job, ++count);
+                fingerprint.AddUrl(url);
+                var hash = HostHash(HostOf(url, ref scratch));
+                var id = table.GetOrAdd(hash, out var added);
+                if (added)
+                {
+                    sizes.Add(0);
+                    partitionOf.Add((byte)(hash % (ulong)partitions));
+                }
+
+                CollectionsMarshal.AsSpan(sizes)[id]++;
+            }
+        }
+
+        CheckCount(job, count);
+
+        // Ids in order of first appearance become ids partition after partition (first appearance within each).
+        var partitionHosts = new int[partitions + 1];
+        foreach (var partition in partitionOf)
+        {
+            partitionHosts[partition + 1]++;
+        }
+
+        for (var p = 0; p < partitions; p++)
+        {
+            partitionHosts[p + 1] += partitionHosts[p];
+        }
+
+        var next = partitionHosts[..^1];
+        var newIds = new int[sizes.Count];
+        var sizesInOrder = new int[sizes.Count];
+        for (var id = 0; id < newIds.Length; id++)
+        {
+            newIds[id] = next[partitionOf[id]]++;
+            sizesInOrder[newIds[id]] = sizes[id];
+        }
+
+        table.Renumber(newIds);
+        return new HostCounts(table, sizesInOrder);
+    }
+
+    /// <summary>Groups of consecutive shards, each of about <paramref name="urlsPerGroup"/> URLs (at least one shard), at
+    /// most <see cref="MaxPartitions"/> of them.</summary>
+    private static SpillGroup[] SpillGroups(CrawlPlan plan, ManifestPlaces places, int urlsPerGroup)
+    {
+        var target = Math.Max((long)urlsPerGroup, ((long)plan.UrlCount + MaxPartitions - 1) / MaxPartitions);
+        while (true)
+        {
+            var groups = new List<SpillGroup>();
+            var firstShard = 0;
+            for (var shard = 0; shard < plan.ShardCount; shard++)
+            {
+                // A group ends at the last shard, or where the next shard would take it past the target.
+                var start = places.OfShard(plan, firstShard);
+                var end = places.OfShard(plan, shard + 1);
+                if (shard == plan.ShardCount - 1 || places.OfShard(plan, shard + 2) - start > target)
+                {
+                    groups.Add(new SpillGroup(firstShard, shard + 1 - firstShard, start, end - start));
+                    firstShard = shard + 1;
+                }
+            }
+
+            if (groups.Count <= MaxPartitions)
+            {
+                return [.. groups];
+            }
+
+            target *= 2;
+        }
+    }
+
+    /// <summary>Reading 2: the job's URLs again, each written with its place to the spill blob of its group of shards
+    /// (groups whose manifests are all written already are skipped).</summary>
+    private async Task SpillAsync(StoredJob job, ETag version, HostCounts hosts, ManifestPlaces places, SpillGroup[] groups, bool[] written,
+        CancellationToken cancellationToken)
+    {
+        var cursors = new HostCursors(places.Layout, hosts.Count);
+        var groupOfSegment = new byte[places.Layout.Segments.Length];
+        for (var g = 0; g < groups.Length; g++)
+        {
+            for (var batch = groups[g].FirstShard * places.BatchesPerShard;
+                 batch < Math.Min(places.Layout.BatchCount, (groups[g].FirstShard + groups[g].ShardCount) * places.BatchesPerShard); batch++)
+            {
+                groupOfSegment.AsSpan(places.Layout.BatchStarts[batch], places.Layout.BatchStarts[batch + 1] - places.Layout.BatchStarts[batch]).Fill((byte)g);
+            }
+        }
+
+        var writers = new StagedBlobWriter?[groups.Length];
+        var uploads = new Queue<Task>();
         try
         {
-            for (var p = 0; p < partitions; p++)
+            var blockBytes = Math.Clamp(SpillBufferBytes / groups.Length, 256 * 1024, ReadBlockBytes);
+            for (var g = 0; g < groups.Length; g++)
             {
-                writers[p] = store.CreateTextWriter(BlobNames.PlanPartition(job.JobId, p), ScratchBufferBytes);
+                if (Enumerable.Range(groups[g].FirstShard, groups[g].ShardCount).Any(shard => !written[shard]))
+                {
+                    writers[g] = store.CreateBlobWriter(BlobNames.PlanSpill(job.JobId, g), blockBytes);
+                }
             }
 
-            await foreach (var url in ReadJobUrlsAsync(job, cancellationToken).ConfigureAwait(false))
+            var state = new SpillState(job, hosts.Table, cursors, places, groups, groupOfSegment, writers);
+            await foreach (var block in store.ReadLineBlocksAsync(job.UrlListBlobName, version, ReadBlockBytes, ReadAhead, cancellationToken).ConfigureAwait(false))
             {
-                fingerprint.AddUrl(url);
-                await writers[PartitionOf(UrlNormaliser.HostOf(url), partitions)].WriteLineAsync(url, cancellationToken).ConfigureAwait(false);
+                var offset = 0;
+                while (offset < block.Length)
+                {
+                    // Stops at a full block, which uploads while the spilling goes on.
+                    if (SpillLines(block.Span, ref offset, state) is { } full)
+                    {
+                        uploads.Enqueue(full.StageAsync(cancellationToken));
+                        while (uploads.Count > SpillUploadConcurrency)
+                        {
+                            await uploads.Dequeue().ConfigureAwait(false);
+                        }
+                    }
+                }
             }
 
-            foreach (var writer in writers)
+            CheckCount(job, state.Count);
+            cursors.CheckAllPlaced(job.JobId);
+            while (uploads.TryDequeue(out var upload))
             {
-                await writer.CommitAsync(JobStore.TextContentType, cancellationToken).ConfigureAwait(false);
+                await upload.ConfigureAwait(false);
             }
+
+            await Task.WhenAll(writers.OfType<StagedBlobWriter>().Select(writer => writer.CommitAsync(JobStore.TextContentType, cancellationToken)))
+                .ConfigureAwait(false);
         }
         finally
         {
+            // Uploads in flight when spilling failed end before their buffers go back to the pool.
+            await Task.WhenAll(uploads).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             foreach (var writer in writers)
             {
                 writer?.Dispose();
@@ -254,159 +451,165 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
         }
     }
 
-    /// <summary>The sizes of every host, partition after partition (hosts in order of first appearance within each), and
-    /// where each partition's hosts start (one entry per partition plus the end). Keeps one partition's hosts at a time.</summary>
-    private async Task<(int[] HostSizes, int[] PartitionHosts)> CountHostsAsync(string jobId, int partitions, CancellationToken cancellationToken)
+    /// <summary>Spills the lines of <paramref name="block"/> from <paramref name="offset"/> until a spill writer's block is
+    /// full (returned, to be staged) or the block ends (null).</summary>
+    private static StagedBlobWriter? SpillLines(ReadOnlySpan<byte> block, ref int offset, SpillState state)
     {
-        var sizes = new List<int>();
-        var partitionHosts = new int[partitions + 1];
-        for (var p = 0; p < partitions; p++)
+        Span<byte> place = stackalloc byte[PlaceBytes];
+        var scratch = new char[256];
+        while (Utf8Lines.TryRead(block, ref offset, out var url))
         {
-            var hostIds = new Dictionary<string, int>(StringComparer.Ordinal);
-            var lookup = hostIds.GetAlternateLookup<ReadOnlySpan<char>>();
-            await foreach (var url in store.ReadLinesAsync(BlobNames.PlanPartition(jobId, p), cancellationToken).ConfigureAwait(false))
+            CheckNotMore(state.Job, ++state.Count);
+            var id = state.Hosts.IdOf(HostHash(HostOf(url, ref scratch)));
+            if (id < 0)
             {
-                var host = UrlNormaliser.HostOf(url);
-                if (!lookup.TryGetValue(host, out var id))
-                {
-                    id = sizes.Count;
-                    lookup[host] = id;
-                    sizes.Add(0);
-                }
-
-                sizes[id]++;
+                throw new InvalidDataException($"The URL list of job '{state.Job.JobId}' changed while it was planned.");
             }
 
-            partitionHosts[p + 1] = sizes.Count;
+            var (segment, within) = state.Cursors.Next(id, state.Job.JobId);
+            var group = state.GroupOfSegment[segment];
+            if (state.Writers[group] is not { } writer)
+            {
+                continue;
+            }
+
+            WritePlace(place, state.Places.OfSegment(segment) + within - state.Groups[group].FirstPlace);
+            if (writer.Append(place, url))
+            {
+                return writer;
+            }
         }
 
-        return ([.. sizes], partitionHosts);
+        offset = block.Length;
+        return null;
     }
 
-    /// <summary>For each partition: reads it, groups it by host as <see cref="CountHostsAsync"/> numbered its hosts, and
-    /// writes its URLs in the layout's order (each of its hosts' segments, batch after batch).</summary>
-    private async Task OrderPartitionsAsync(string jobId, HostLayout layout, int[] partitionHosts, CancellationToken cancellationToken)
-    {
-        for (var p = 0; p < partitionHosts.Length - 1; p++)
-        {
-            var urls = new List<string>();
-            await foreach (var url in store.ReadLinesAsync(BlobNames.PlanPartition(jobId, p), cancellationToken).ConfigureAwait(false))
-            {
-                urls.Add(url);
-            }
-
-            var (order, hostStarts) = GroupByHost(urls);
-            var (firstHost, endHost) = (partitionHosts[p], partitionHosts[p + 1]);
-            if (hostStarts.Length - 1 != endHost - firstHost)
-            {
-                throw new InvalidDataException($"Partition {p} of job '{jobId}' changed while it was planned.");
-            }
-
-            using var writer = store.CreateTextWriter(BlobNames.PlanPartitionInBatchOrder(jobId, p), ScratchBufferBytes);
-            foreach (var segment in layout.Segments)
-            {
-                if (segment.Host < firstHost || segment.Host >= endHost)
-                {
-                    continue;
-                }
-
-                var start = hostStarts[segment.Host - firstHost] + segment.Offset;
-                for (var position = start; position < start + segment.Count; position++)
-                {
-                    await writer.WriteLineAsync(urls[order[position]], cancellationToken).ConfigureAwait(false);
-                }
-            }
-
-            await writer.CommitAsync(JobStore.TextContentType, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>Writes the manifests in order, each batch's segments drawn from their partitions' ordered streams (which
-    /// hold exactly those segments in that order), a few uploads overlapping the next shard's reading.</summary>
-    private async Task WriteManifestsFromPartitionsAsync(CrawlPlan plan, HostLayout layout, int[] partitionHosts, bool[] written,
+    /// <summary>Reading 3: each group's spill blob into memory, its URLs in their places, and its shards' manifests written,
+    /// a few uploads overlapping the next group's reading.</summary>
+    private async Task WriteManifestsFromSpillAsync(CrawlPlan plan, ManifestPlaces places, SpillGroup[] groups, bool[] written,
         CancellationToken cancellationToken)
     {
-        var partitions = partitionHosts.Length - 1;
-        var readers = new IAsyncEnumerator<string>[partitions];
-        var uploads = new List<Task>();
+        var uploads = new Queue<Task>();
+        Utf8UrlList? urls = null;
         try
         {
-            for (var p = 0; p < partitions; p++)
+            for (var g = 0; g < groups.Length; g++)
             {
-                readers[p] = store.ReadLinesAsync(BlobNames.PlanPartitionInBatchOrder(plan.JobId, p), ScratchBufferBytes, cancellationToken)
-                    .GetAsyncEnumerator(cancellationToken);
-            }
-
-            for (var shard = 0; shard < plan.ShardCount; shard++)
-            {
-                var (first, count) = BatchLayout.ShardBatches(plan, shard);
-                var batches = new List<string>[count];
-                for (var batch = first; batch < first + count; batch++)
-                {
-                    var urls = batches[batch - first] = [];
-                    for (var s = layout.BatchStarts[batch]; s < layout.BatchStarts[batch + 1]; s++)
-                    {
-                        var segment = layout.Segments[s];
-                        var reader = readers[PartitionOfHostId(partitionHosts, segment.Host)];
-                        for (var i = 0; i < segment.Count; i++)
-                        {
-                            urls.Add(await reader.MoveNextAsync().ConfigureAwait(false)
-                                ? reader.Current
-                                : throw new InvalidDataException($"A partition of job '{plan.JobId}' ended before its plan did."));
-                        }
-                    }
-                }
-
-                if (written[shard])
+                var group = groups[g];
+                var shards = Enumerable.Range(group.FirstShard, group.ShardCount).Where(shard => !written[shard]).ToList();
+                if (shards.Count == 0)
                 {
                     continue;
                 }
 
-                if (uploads.Count == ManifestUploadConcurrency)
+                urls ??= new Utf8UrlList(group.Urls);
+                var slots = new int[group.Urls];
+                slots.AsSpan().Fill(-1);
+                await foreach (var block in store.ReadLineBlocksAsync(BlobNames.PlanSpill(plan.JobId, g), null, ReadBlockBytes, ReadAhead, cancellationToken)
+                    .ConfigureAwait(false))
                 {
-                    var done = await Task.WhenAny(uploads).ConfigureAwait(false);
-                    uploads.Remove(done);
-                    await done.ConfigureAwait(false);
+                    PlaceLines(block.Span, urls, slots, plan.JobId);
                 }
 
-                uploads.Add(store.WriteShardManifestAsync(plan.JobId, shard, first, batches, plan.PlanId, cancellationToken));
+                if (urls.Count != group.Urls)
+                {
+                    throw new InvalidDataException($"A spill blob of job '{plan.JobId}' holds {urls.Count} URLs, not {group.Urls}.");
+                }
+
+                foreach (var shard in shards)
+                {
+                    var (first, count) = BatchLayout.ShardBatches(plan, shard);
+                    var manifest = new ShardManifestBuffer(count, ManifestCapacity(places, first, count));
+                    for (var batch = first; batch < first + count; batch++)
+                    {
+                        manifest.StartBatch();
+                        for (var slot = places.OfBatch(batch) - group.FirstPlace; slot < places.OfBatch(batch + 1) - group.FirstPlace; slot++)
+                        {
+                            manifest.AddUrl(urls[slots[slot]]);
+                        }
+                    }
+
+                    if (uploads.Count == ManifestUploadConcurrency)
+                    {
+                        await uploads.Dequeue().ConfigureAwait(false);
+                    }
+
+                    uploads.Enqueue(UploadManifestAsync(plan, shard, first, manifest, cancellationToken));
+                }
+
+                urls.Clear();
             }
 
-            await Task.WhenAll(uploads).ConfigureAwait(false);
+            while (uploads.TryDequeue(out var upload))
+            {
+                await upload.ConfigureAwait(false);
+            }
         }
         finally
         {
-            foreach (var reader in readers)
-            {
-                if (reader is not null)
-                {
-                    await reader.DisposeAsync().ConfigureAwait(false);
-                }
-            }
+            await Task.WhenAll(uploads).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 
-    private static int PartitionOfHostId(int[] partitionHosts, int host)
+    private async Task UploadManifestAsync(CrawlPlan plan, int shard, int firstBatch, ShardManifestBuffer manifest, CancellationToken cancellationToken)
     {
-        var index = Array.BinarySearch(partitionHosts, host);
-        // An exact hit is a partition's first host (empty partitions share it with the next: take the last of them).
-        if (index >= 0)
+        using (manifest)
         {
-            while (index + 1 < partitionHosts.Length - 1 && partitionHosts[index + 1] == host)
-            {
-                index++;
-            }
-
-            return index;
+            await store.WriteShardManifestAsync(plan.JobId, plan.FirstShard + shard, plan.FirstBatch + firstBatch, manifest, plan.PlanId, cancellationToken)
+                .ConfigureAwait(false);
         }
-
-        return ~index - 1;
     }
 
-    private async Task DeleteScratchAsync(string jobId, int partitions, CancellationToken cancellationToken)
+    /// <summary>Puts each URL of a block of spill lines into its slot of the group.</summary>
+    private static void PlaceLines(ReadOnlySpan<byte> block, Utf8UrlList urls, int[] slots, string jobId)
     {
-        var names = Enumerable.Range(0, partitions)
-            .SelectMany(p => new[] { BlobNames.PlanPartition(jobId, p), BlobNames.PlanPartitionInBatchOrder(jobId, p) });
+        foreach (var line in new Utf8Lines(block))
+        {
+            var slot = line.Length > PlaceBytes ? ReadPlace(line[..PlaceBytes]) : -1;
+            if ((uint)slot >= (uint)slots.Length || slots[slot] >= 0)
+            {
+                throw new InvalidDataException($"A spill blob of job '{jobId}' is damaged.");
+            }
+
+            slots[slot] = urls.Add(line[PlaceBytes..]);
+        }
+    }
+
+    private static void WritePlace(Span<byte> place, int value)
+    {
+        for (var i = PlaceBytes - 1; i >= 0; i--)
+        {
+            place[i] = (byte)(0x40 | (value & 0x3F));
+            value >>= 6;
+        }
+    }
+
+    private static int ReadPlace(ReadOnlySpan<byte> place)
+    {
+        var value = 0;
+        foreach (var b in place)
+        {
+            if ((b & 0xC0) != 0x40)
+            {
+                return -1;
+            }
+
+            value = (value << 6) | (b & 0x3F);
+        }
+
+        return value;
+    }
+
+    private async Task DeleteScratchAsync(string jobId, CancellationToken cancellationToken)
+    {
+        // Listed, not named: an interrupted plan of another layout (or of the planner before this one) left its own names.
+        var names = new List<string>();
+        await foreach (var item in store.Container.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = BlobNames.PlanScratchPrefix(jobId) },
+            cancellationToken).ConfigureAwait(false))
+        {
+            names.Add(item.Name);
+        }
+
         await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = ManifestUploadConcurrency, CancellationToken = cancellationToken },
             async (name, token) => await store.Container.DeleteBlobIfExistsAsync(name, cancellationToken: token).ConfigureAwait(false))
             .ConfigureAwait(false);
@@ -418,29 +621,50 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
     internal static (int[] Order, int[] HostStarts) GroupByHost(IReadOnlyList<string> urls)
     {
         ArgumentNullException.ThrowIfNull(urls);
-        if (urls.Count == 0)
-        {
-            return ([], [0]);
-        }
-
         var hostIds = new Dictionary<string, int>(StringComparer.Ordinal);
         var lookup = hostIds.GetAlternateLookup<ReadOnlySpan<char>>();
         var hostOf = new int[urls.Count];
         var counts = new List<int>();
         for (var i = 0; i < urls.Count; i++)
         {
-            var host = UrlNormaliser.HostOf(urls[i]);
-            if (!lookup.TryGetValue(host, out var id))
-            {
-                id = hostIds.Count;
-                lookup[host] = id;
-                counts.Add(0);
-            }
-
-            hostOf[i] = id;
-            counts[id]++;
+            hostOf[i] = HostId(lookup, UrlNormaliser.HostOf(urls[i]), counts);
         }
 
+        return Group(hostOf, counts);
+    }
+
+    /// <summary><see cref="GroupByHost(IReadOnlyList{string})"/> of URLs held as UTF-8: the same hosts, the same order.</summary>
+    internal static (int[] Order, int[] HostStarts) GroupByHost(Utf8UrlList urls)
+    {
+        ArgumentNullException.ThrowIfNull(urls);
+        var hostIds = new Dictionary<string, int>(StringComparer.Ordinal);
+        var lookup = hostIds.GetAlternateLookup<ReadOnlySpan<char>>();
+        var hostOf = new int[urls.Count];
+        var counts = new List<int>();
+        var scratch = new char[256];
+        for (var i = 0; i < urls.Count; i++)
+        {
+            hostOf[i] = HostId(lookup, HostOf(urls[i], ref scratch), counts);
+        }
+
+        return Group(hostOf, counts);
+    }
+
+    private static int HostId(Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> lookup, ReadOnlySpan<char> host, List<int> counts)
+    {
+        if (!lookup.TryGetValue(host, out var id))
+        {
+            id = counts.Count;
+            lookup[host] = id;
+            counts.Add(0);
+        }
+
+        CollectionsMarshal.AsSpan(counts)[id]++;
+        return id;
+    }
+
+    private static (int[] Order, int[] HostStarts) Group(int[] hostOf, List<int> counts)
+    {
         var starts = new int[counts.Count + 1];
         for (var id = 0; id < counts.Count; id++)
         {
@@ -448,8 +672,8 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
         }
 
         var next = starts[..^1];
-        var order = new int[urls.Count];
-        for (var i = 0; i < urls.Count; i++)
+        var order = new int[hostOf.Length];
+        for (var i = 0; i < hostOf.Length; i++)
         {
             order[next[hostOf[i]]++] = i;
         }
@@ -495,44 +719,58 @@ internal sealed partial class CrawlPlanner(JobStore store, IOptions<CrawlOptions
         }
     }
 
-    private async Task<string[]> ReadUrlsAsync(StoredJob job, PlanFingerprint fingerprint, CancellationToken cancellationToken)
+    /// <summary>The job's URLs, read once into memory, feeding the fingerprint.</summary>
+    private async Task<Utf8UrlList> ReadUrlsAsync(StoredJob job, ETag version, PlanFingerprint fingerprint, CancellationToken cancellationToken)
     {
-        var urls = new string[job.UrlCount];
-        var count = 0;
-        await foreach (var url in ReadJobUrlsAsync(job, cancellationToken).ConfigureAwait(false))
+        var urls = new Utf8UrlList(job.UrlCount);
+        await foreach (var block in store.ReadLineBlocksAsync(job.UrlListBlobName, version, ReadBlockBytes, ReadAhead, cancellationToken).ConfigureAwait(false))
         {
-            fingerprint.AddUrl(url);
-            urls[count++] = url;
+            foreach (var url in new Utf8Lines(block.Span))
+            {
+                CheckNotMore(job, urls.Count + 1);
+                fingerprint.AddUrl(url);
+                urls.Add(url);
+            }
         }
 
+        CheckCount(job, urls.Count);
         return urls;
     }
 
-    /// <summary>The job's URLs, checked against the count job.json announces.</summary>
-    private async IAsyncEnumerable<string> ReadJobUrlsAsync(StoredJob job, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>Fails when the list holds more URLs than job.json announces (<paramref name="count"/> is the number read so far).</summary>
+    private static void CheckNotMore(StoredJob job, int count)
     {
-        var count = 0;
-        await foreach (var line in store.ReadLinesAsync(job.UrlListBlobName, cancellationToken).ConfigureAwait(false))
+        if (count > job.UrlCount)
         {
-            if (line.Length == 0)
-            {
-                continue;
-            }
-
-            if (count == job.UrlCount)
-            {
-                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                    $"'{job.UrlListBlobName}' holds more than the {job.UrlCount} URLs job.json announces."));
-            }
-
-            count++;
-            yield return line;
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"'{job.UrlListBlobName}' holds more than the {job.UrlCount} URLs job.json announces."));
         }
+    }
 
+    private static void CheckCount(StoredJob job, int count)
+    {
         if (count != job.UrlCount)
         {
             throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
                 $"'{job.UrlListBlobName}' holds {count} URLs; job.json announces {job.UrlCount}."));
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Crawl {JobId}: planning phase {Phase} took {Milliseconds} ms")]
+    private static partial void LogPhase(ILogger logger, string jobId, string phase, double milliseconds);
+
+    /// <summary>Logs how long each phase of one plan took (the benchmark prints them; an operator can see where a slow
+    /// plan spends its time).</summary>
+    private sealed class PhaseClock(ILogger logger, string jobId)
+    {
+        private long _started = Stopwatch.GetTimestamp();
+
+        public void Done(string phase)
+        {
+            var now = Stopwatch.GetTimestamp();
+            var milliseconds = Stopwatch.GetElapsedTime(_started, now).TotalMilliseconds;
+            LogPhase(logger, jobId, phase, milliseconds);
+            _started = now;
         }
     }
 

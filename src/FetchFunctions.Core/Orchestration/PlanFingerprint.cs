@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using FetchFunctions.Core.Jobs;
 
 namespace FetchFunctions.Core.Orchestration;
@@ -45,6 +46,33 @@ internal sealed class PlanFingerprint : IDisposable
         }
 
         _length += Encoding.UTF8.GetBytes(url, _buffer.AsSpan(_length));
+        _buffer[_length++] = (byte)'\n';
+    }
+
+    /// <summary>Adds the next URL of the list as the UTF-8 bytes of its line: the same bytes <see cref="AddUrl(string)"/>
+    /// hashes for the decoded line, when the line is valid UTF-8 (otherwise it is decoded, as a text reader would).</summary>
+    public void AddUrl(ReadOnlySpan<byte> utf8Url)
+    {
+        if (!Utf8.IsValid(utf8Url))
+        {
+            AddUrl(Encoding.UTF8.GetString(utf8Url));
+            return;
+        }
+
+        if (_buffer.Length - _length < utf8Url.Length + 1)
+        {
+            Flush();
+        }
+
+        if (utf8Url.Length + 1 > _buffer.Length)
+        {
+            _hash.AppendData(utf8Url);
+            _hash.AppendData("\n"u8);
+            return;
+        }
+
+        utf8Url.CopyTo(_buffer.AsSpan(_length));
+        _length += utf8Url.Length;
         _buffer[_length++] = (byte)'\n';
     }
 

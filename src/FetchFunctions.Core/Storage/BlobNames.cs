@@ -16,7 +16,7 @@ internal static class BlobNames
         return $"{jobId}/bodies/{Convert.ToHexStringLower(hash)}";
     }
 
-    /// <summary>The manifest of one shard: the URLs of all its batches (see <see cref="JobStore.WriteShardManifestAsync"/>).
+    /// <summary>The manifest of one shard: the URLs of all its batches (see <see cref="JobStore.WriteShardManifestAsync(string, int, int, ShardManifestBuffer, string?, CancellationToken)"/>).
     /// One blob per shard, not per batch: planning a million URLs writes tens of blobs, not tens of thousands.</summary>
     public static string ShardManifest(string jobId, int shardIndex) =>
         string.Create(CultureInfo.InvariantCulture, $"{jobId}/batches/shard-{shardIndex:D4}.txt");
@@ -50,13 +50,10 @@ internal static class BlobNames
     /// <summary>Where the planner spills a big job's URLs while it plans (see <c>CrawlPlanner</c>); deleted after planning.</summary>
     public static string PlanScratchPrefix(string jobId) => $"{jobId}/plan/";
 
-    /// <summary>The URLs of one host-hash partition of a big job, in list order.</summary>
-    public static string PlanPartition(string jobId, int partition) =>
-        string.Create(CultureInfo.InvariantCulture, $"{jobId}/plan/part-{partition:D3}.txt");
-
-    /// <summary>The URLs of one partition in the plan's batch order: what the manifests take from that partition.</summary>
-    public static string PlanPartitionInBatchOrder(string jobId, int partition) =>
-        string.Create(CultureInfo.InvariantCulture, $"{jobId}/plan/ordered-{partition:D3}.txt");
+    /// <summary>The URLs of one group of a big job's shards, in list order, each line the URL's position in the group
+    /// (see <c>CrawlPlanner</c>) and the URL.</summary>
+    public static string PlanSpill(string jobId, int group) =>
+        string.Create(CultureInfo.InvariantCulture, $"{jobId}/plan/spill-{group:D3}.txt");
 
     public static string BatchManifestPrefix(string jobId) => $"{jobId}/batches/";
 

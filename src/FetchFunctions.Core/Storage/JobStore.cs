@@ -25,7 +25,7 @@ internal sealed class JobStore
     public const string PlanIdMetadata = "planid";
 
     /// <summary>Room for a shard manifest's header line: about 11 bytes per batch, and a shard has fewer than 1,000.</summary>
-    private const int MaxManifestHeaderBytes = 64 * 1024;
+    internal const int MaxManifestHeaderBytes = 64 * 1024;
 
     public JobStore(BlobServiceClient service, IOptions<StorageOptions> storage)
     {
@@ -137,6 +137,125 @@ internal sealed class JobStore
         }
     }
 
+    /// <summary>The blob's text in blocks of whole lines (each ends at a line break, or at the blob's end), for readers that
+    /// take lines as spans (<see cref="Utf8Lines"/>) instead of a string each. Reads <paramref name="blockBytes"/> at a time
+    /// by range, pinned to the blob's version, the next <paramref name="readAhead"/> ranges downloading while the caller
+    /// works on this one. A block is valid only until the next is asked for. A UTF-8 byte order mark is skipped. With
+    /// <paramref name="version"/>, the blob must still be that version (several readings of one list read the same list).</summary>
+    public async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadLineBlocksAsync(string blobName, ETag? version, int blockBytes, int readAhead,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(blockBytes, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(readAhead);
+        var blob = Container.GetBlobClient(blobName);
+        var properties = (await blob.GetPropertiesAsync(version is { } etag ? new BlobRequestConditions { IfMatch = etag } : null,
+            cancellationToken).ConfigureAwait(false)).Value;
+        var length = properties.ContentLength;
+        var conditions = new BlobRequestConditions { IfMatch = properties.ETag };
+        var ranges = (int)((length + blockBytes - 1) / blockBytes);
+        var reads = new Queue<Task<byte[]>>();
+        var next = 0;
+        var carry = new ArrayBufferWriter<byte>();
+        byte[]? held = null;
+        var atStart = true;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        try
+        {
+            for (var range = 0; range < ranges; range++)
+            {
+                while (next < ranges && reads.Count <= readAhead)
+                {
+                    var offset = (long)next++ * blockBytes;
+                    reads.Enqueue(DownloadRangeAsync(blob, offset, (int)Math.Min(blockBytes, length - offset), conditions, stop.Token));
+                }
+
+                if (held is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(held);
+                }
+
+                held = await reads.Dequeue().ConfigureAwait(false);
+                var block = held.AsMemory(0, (int)Math.Min(blockBytes, length - (long)range * blockBytes));
+                var lastBreak = block.Span.LastIndexOfAny((byte)'\n', (byte)'\r');
+                if (lastBreak < 0)
+                {
+                    carry.Write(block.Span);
+                    continue;
+                }
+
+                if (carry.WrittenCount > 0)
+                {
+                    // The line begun in an earlier block ends in this one.
+                    var firstBreak = block.Span.IndexOfAny((byte)'\n', (byte)'\r');
+                    carry.Write(block.Span[..(firstBreak + 1)]);
+                    yield return WithoutByteOrderMark(carry.WrittenMemory, ref atStart);
+                    carry.ResetWrittenCount();
+                    block = block[(firstBreak + 1)..];
+                    lastBreak -= firstBreak + 1;
+                }
+
+                yield return WithoutByteOrderMark(block[..(lastBreak + 1)], ref atStart);
+                carry.Write(block.Span[(lastBreak + 1)..]);
+            }
+
+            if (carry.WrittenCount > 0)
+            {
+                yield return WithoutByteOrderMark(carry.WrittenMemory, ref atStart);
+            }
+        }
+        finally
+        {
+            // Reads still ahead are abandoned (the reader stopped early or failed): cancelled, and their outcome ignored.
+            await stop.CancelAsync().ConfigureAwait(false);
+            await ((Task)Task.WhenAll(reads)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            foreach (var read in reads.Where(read => read.IsCompletedSuccessfully))
+            {
+                ArrayPool<byte>.Shared.Return(read.Result);
+            }
+
+            if (held is not null)
+            {
+                ArrayPool<byte>.Shared.Return(held);
+            }
+        }
+    }
+
+    /// <summary>The text less a UTF-8 byte order mark when it is the blob's first (the first text yielded always begins at
+    /// the blob's start, so a mark split between two ranges is whole in it).</summary>
+    private static ReadOnlyMemory<byte> WithoutByteOrderMark(ReadOnlyMemory<byte> text, ref bool atStart)
+    {
+        var first = atStart;
+        atStart = false;
+        return first && text.Span.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]) ? text[3..] : text;
+    }
+
+    /// <summary>The blob's current version, to read it several times as the same list (<see cref="ReadLineBlocksAsync"/>).</summary>
+    public async Task<ETag> VersionOfAsync(string blobName, CancellationToken cancellationToken) =>
+        (await Container.GetBlobClient(blobName).GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value.ETag;
+
+    private static async Task<byte[]> DownloadRangeAsync(BlobClient blob, long offset, int length, BlobRequestConditions conditions,
+        CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            var response = await blob.DownloadStreamingAsync(new BlobDownloadOptions { Range = new HttpRange(offset, length), Conditions = conditions },
+                cancellationToken).ConfigureAwait(false);
+            var stream = response.Value.Content;
+            await using (stream.ConfigureAwait(false))
+            {
+                await stream.ReadExactlyAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+            }
+
+            return buffer;
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
     /// <summary>A user's URL list, pinned to its current version: reading it again after a change fails instead of
     /// storing URLs that were never validated. Null when there is no such blob.</summary>
     public async Task<IUrlSource?> OpenUrlListAsync(string blobName, int maxUrlLength, CancellationToken cancellationToken)
@@ -165,30 +284,35 @@ internal sealed class JobStore
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batches);
-        var body = new ArrayBufferWriter<byte>(64 * 1024);
-        var offsets = new List<long>();
-        foreach (var batch in batches)
+        var list = batches.ToList();
+        using var manifest = new ShardManifestBuffer(list.Count, 64 * 1024);
+        foreach (var batch in list)
         {
-            offsets.Add(body.WrittenCount);
+            manifest.StartBatch();
             foreach (var url in batch)
             {
-                Encoding.UTF8.GetBytes(url, body);
-                body.Write("\n"u8);
+                manifest.AddUrl(url);
             }
         }
 
-        offsets.Add(body.WrittenCount);
-        var header = JsonSerializer.SerializeToUtf8Bytes(new ShardManifestHeader(jobId, shardIndex, firstBatch, [.. offsets]), CrawlJsonContext.Default.ShardManifestHeader);
+        await WriteShardManifestAsync(jobId, shardIndex, firstBatch, manifest, planId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes a shard's manifest built in <paramref name="manifest"/> (see the overload of strings), its header
+    /// put in the room left before the body, so the manifest is uploaded as it lies.</summary>
+    public async Task WriteShardManifestAsync(string jobId, int shardIndex, int firstBatch, ShardManifestBuffer manifest, string? planId,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        var header = JsonSerializer.SerializeToUtf8Bytes(new ShardManifestHeader(jobId, shardIndex, firstBatch, manifest.Offsets()),
+            CrawlJsonContext.Default.ShardManifestHeader);
         if (header.Length >= MaxManifestHeaderBytes)
         {
             throw new InvalidOperationException($"The manifest header of shard {shardIndex} is {header.Length} bytes; at most {MaxManifestHeaderBytes - 1} fit.");
         }
 
-        var content = new byte[header.Length + 1 + body.WrittenCount];
-        header.CopyTo(content, 0);
-        content[header.Length] = (byte)'\n';
-        body.WrittenSpan.CopyTo(content.AsSpan(header.Length + 1));
-        await UploadAsync(BlobNames.ShardManifest(jobId, shardIndex), BinaryData.FromBytes(content), TextContentType, planId, cancellationToken).ConfigureAwait(false);
+        await UploadAsync(BlobNames.ShardManifest(jobId, shardIndex), BinaryData.FromBytes(manifest.WithHeader(header)), TextContentType, planId,
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The URLs of one batch, whatever plan its manifest belongs to.</summary>
@@ -303,8 +427,72 @@ internal sealed class JobStore
 
     public StagedTextWriter CreateTextWriter(string blobName) => new(Container.GetBlockBlobClient(blobName));
 
-    /// <summary>A staged writer whose blocks are <paramref name="blockBytes"/> long (the planner keeps many open at once).</summary>
-    public StagedTextWriter CreateTextWriter(string blobName, int blockBytes) => new(Container.GetBlockBlobClient(blobName), blockBytes);
+    /// <summary>A staged writer of bytes whose blocks are about <paramref name="blockBytes"/> long (the planner keeps many open at once).</summary>
+    public StagedBlobWriter CreateBlobWriter(string blobName, int blockBytes) => new(Container.GetBlockBlobClient(blobName), blockBytes);
+}
+
+/// <summary>A shard manifest built in one pooled buffer: the batches' URLs after room for the header line, which goes
+/// just before them once the batches' offsets are known (no copy of the body, no buffer per manifest for the collector).</summary>
+internal sealed class ShardManifestBuffer : IDisposable
+{
+    private const int HeaderRoom = JobStore.MaxManifestHeaderBytes;
+
+    private readonly List<long> _offsets;
+    private byte[] _buffer;
+    private int _length = HeaderRoom;
+
+    public ShardManifestBuffer(int batches, int bodyBytes)
+    {
+        _offsets = new List<long>(batches + 1);
+        _buffer = ArrayPool<byte>.Shared.Rent(HeaderRoom + Math.Max(bodyBytes, 1024));
+    }
+
+    public void StartBatch() => _offsets.Add(_length - HeaderRoom);
+
+    public void AddUrl(ReadOnlySpan<byte> url)
+    {
+        Ensure(url.Length + 1);
+        url.CopyTo(_buffer.AsSpan(_length));
+        _length += url.Length;
+        _buffer[_length++] = (byte)'\n';
+    }
+
+    public void AddUrl(string url)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        Ensure(Encoding.UTF8.GetMaxByteCount(url.Length) + 1);
+        _length += Encoding.UTF8.GetBytes(url, _buffer.AsSpan(_length));
+        _buffer[_length++] = (byte)'\n';
+    }
+
+    /// <summary>Where each batch starts in the body, and the body's end.</summary>
+    public long[] Offsets() => [.. _offsets, _length - HeaderRoom];
+
+    /// <summary>The whole manifest: <paramref name="header"/> (shorter than the room), a line break, the body.</summary>
+    public ReadOnlyMemory<byte> WithHeader(ReadOnlySpan<byte> header)
+    {
+        var start = HeaderRoom - header.Length - 1;
+        header.CopyTo(_buffer.AsSpan(start));
+        _buffer[HeaderRoom - 1] = (byte)'\n';
+        return _buffer.AsMemory(start, _length - start);
+    }
+
+    public void Dispose()
+    {
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = [];
+    }
+
+    private void Ensure(int bytes)
+    {
+        if (_buffer.Length - _length < bytes)
+        {
+            var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_length + bytes, 2 * _buffer.Length));
+            _buffer.AsSpan(0, _length).CopyTo(bigger);
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = bigger;
+        }
+    }
 }
 
 /// <summary>Writes a text blob line by line in staged blocks and makes it visible only on <see cref="CommitAsync"/>:

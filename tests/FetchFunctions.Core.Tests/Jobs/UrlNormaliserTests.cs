@@ -98,4 +98,15 @@ public sealed class UrlNormaliserTests
         Assert.Null(Normalise(raw, out var normalised));
         Assert.Equal(new Uri(normalised).Host, UrlNormaliser.HostOf(normalised).ToString());
     }
+
+    [Theory]
+    [InlineData("https://example.com/a")]
+    [InlineData("http://example.com:8080?q")]
+    [InlineData("http://[::1]:8080/x")]
+    [InlineData("http://[::1]/x")]
+    [InlineData("https://xn--bcher-kva.de/ä/ö?ü#x")]
+    [InlineData("https://bücher.de:8080/")]
+    [InlineData("no scheme at all")]
+    public void HostOf_Utf8Bytes_SameHostAsTheDecodedString(string url) =>
+        Assert.Equal(UrlNormaliser.HostOf(url).ToString(), System.Text.Encoding.UTF8.GetString(UrlNormaliser.HostOf(System.Text.Encoding.UTF8.GetBytes(url))));
 }

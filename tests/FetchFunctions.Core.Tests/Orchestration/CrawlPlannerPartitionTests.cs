@@ -193,4 +193,95 @@ public sealed class CrawlPlannerPartitionTests
         Assert.Equal(original, again);
         Assert.Equal(4, new[] { original, oneUrl, batchSize, partitionSize }.Distinct().Count());
     }
+
+    [Fact]
+    public async Task PlanAsync_MoreShardsThanSpillBlobs_WritesTheInMemoryLayoutOfItsPartitionOrder()
+    {
+        // Partitions of 50 URLs: 60 partitions; a shard of one batch: about 170 shards, more than the 64 spill blobs allowed.
+        var (sut, host) = await CreateSutAsync(urlsPerPartition: 50, new Dictionary<string, string?> { ["Crawl:BatchesPerShard"] = "1" });
+        await using var _ = host;
+        var urls = Urls(3000);
+
+        var plan = await sut.PlanAsync(await SubmitAsync(host, "part-6", urls), CancellationToken.None);
+
+        var (expected, lanes) = ExpectedLayout(urls, 60, 20, 4, 8);
+        Assert.True(plan.ShardCount > CrawlPlanner.MaxPartitions);
+        Assert.Equal(expected, await BatchesAsync(host, plan));
+        Assert.Equal(lanes, plan.Lanes);
+    }
+
+    [Fact]
+    public async Task PlanAsync_SomeManifestsOfThePlanWritten_WritesTheMissingOnesAlikeAndKeepsTheOthers()
+    {
+        var (sut, host) = await CreateSutAsync();
+        await using var _ = host;
+        var ticket = await SubmitAsync(host, "part-7", Urls(3000));
+        var plan = await sut.PlanAsync(ticket, CancellationToken.None);
+        var batches = await BatchesAsync(host, plan);
+        var kept = host.Container.GetBlobClient(BlobNames.ShardManifest("part-7", 0));
+        var keptVersion = (await kept.GetPropertiesAsync()).Value.ETag;
+        await host.Container.DeleteBlobAsync(BlobNames.ShardManifest("part-7", 2));
+
+        var again = await sut.PlanAsync(ticket, CancellationToken.None);
+
+        Assert.Equal(plan.PlanId, again.PlanId);
+        Assert.Equal(batches, await BatchesAsync(host, again));
+        Assert.Equal(keptVersion, (await kept.GetPropertiesAsync()).Value.ETag);
+    }
+
+    [Fact]
+    public async Task PlanAsync_ScratchOfAnEarlierPlanLeftBehind_Deleted()
+    {
+        var (sut, host) = await CreateSutAsync();
+        await using var _ = host;
+        var ticket = await SubmitAsync(host, "part-8", Urls(1000));
+        // What the planner before the spill blobs left when it was stopped half-way.
+        await host.Container.GetBlobClient($"{BlobNames.PlanScratchPrefix("part-8")}part-000.txt").UploadAsync(BinaryData.FromString("x\n"));
+
+        await sut.PlanAsync(ticket, CancellationToken.None);
+
+        await foreach (var blob in host.Container.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = BlobNames.PlanScratchPrefix("part-8") }))
+        {
+            Assert.Fail($"Left behind: {blob.Name}");
+        }
+    }
+
+    [Fact]
+    public async Task PlanAsync_ListHoldsMoreUrlsThanAnnounced_FailsAndLeavesNoScratch()
+    {
+        var (sut, host) = await CreateSutAsync();
+        await using var _ = host;
+        var urls = Urls(1000);
+        var ticket = await SubmitAsync(host, "part-9", urls);
+        await host.Container.GetBlobClient(BlobNames.UrlList("part-9"))
+            .UploadAsync(BinaryData.FromString(string.Join("\n", urls.Append("https://extra.example/"))), overwrite: true);
+
+        var failure = await Assert.ThrowsAsync<InvalidDataException>(() => sut.PlanAsync(ticket, CancellationToken.None));
+
+        Assert.Contains("more than the 1000 URLs", failure.Message, StringComparison.Ordinal);
+        await foreach (var blob in host.Container.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = BlobNames.PlanScratchPrefix("part-9") }))
+        {
+            Assert.Fail($"Left behind: {blob.Name}");
+        }
+    }
+
+    [Theory]
+    [InlineData(UrlsPerPartition)]
+    [InlineData(10_000)]
+    public async Task PlanAsync_ListWithCrLfBreaksAndByteOrderMark_SamePlanAsWithLf(int urlsPerPartition)
+    {
+        var (sut, host) = await CreateSutAsync(urlsPerPartition);
+        await using var _ = host;
+        var urls = Urls(1500);
+        var ticket = await SubmitAsync(host, "part-10", urls);
+        var plan = await sut.PlanAsync(ticket, CancellationToken.None);
+        var batches = await BatchesAsync(host, plan);
+        await host.Container.GetBlobClient(BlobNames.UrlList("part-10"))
+            .UploadAsync(new BinaryData([0xEF, 0xBB, 0xBF, .. System.Text.Encoding.UTF8.GetBytes(string.Join("\r\n", urls) + "\r\n")]), overwrite: true);
+
+        var again = await sut.PlanAsync(ticket, CancellationToken.None);
+
+        Assert.Equal(plan.PlanId, again.PlanId);
+        Assert.Equal(batches, await BatchesAsync(host, again));
+    }
 }
