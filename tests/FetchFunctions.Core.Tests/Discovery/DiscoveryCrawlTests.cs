@@ -1,8 +1,6 @@
-using System.Text.Json;
 using FetchFunctions.Core.Discovery;
 using FetchFunctions.Core.Jobs;
 using FetchFunctions.Core.Orchestration;
-using FetchFunctions.Core.Storage;
 using FetchFunctions.Core.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -29,25 +27,7 @@ public sealed class DiscoveryCrawlTests
         }, CancellationToken.None);
         Assert.True(submitted.Accepted, string.Join("; ", submitted.Problems));
         var summary = await host.Provider.GetRequiredService<ICrawlRunner>().RunAsync(submitted.Ticket!, progress, CancellationToken.None);
-        return (summary, await ResultsAsync(host, jobId));
-    }
-
-    internal static async Task<List<UrlResult>> ResultsAsync(EngineHost host, string jobId)
-    {
-        var store = host.Provider.GetRequiredService<JobStore>();
-        var rows = new List<UrlResult>();
-        await foreach (var item in store.Container.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = BlobNames.BatchResultsPrefix(jobId) }))
-        {
-            await foreach (var line in store.ReadLinesAsync(item.Name, CancellationToken.None))
-            {
-                if (line.Length > 0)
-                {
-                    rows.Add(JsonSerializer.Deserialize(line, CrawlJsonContext.Default.UrlResult)!);
-                }
-            }
-        }
-
-        return rows;
+        return (summary, await host.ResultsAsync(jobId));
     }
 
     private static string[] Pages(SiteGraph site) =>

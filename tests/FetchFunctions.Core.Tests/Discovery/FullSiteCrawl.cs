@@ -42,7 +42,7 @@ internal static class FullSiteCrawl
         }, CancellationToken.None);
         Assert.True(submitted.Accepted, string.Join("; ", submitted.Problems));
         var summary = await host.Provider.GetRequiredService<ICrawlRunner>().RunAsync(submitted.Ticket!, null, CancellationToken.None);
-        return (summary, await DiscoveryCrawlTests.ResultsAsync(host, jobId));
+        return (summary, await host.ResultsAsync(jobId));
     }
 
     /// <summary>The pages the site saw (robots.txt left out), sorted.</summary>

@@ -67,6 +67,20 @@ internal sealed class EngineHost : IAsyncDisposable
 
     public async Task<byte[]> DownloadAsync(string blobName) => (await Container.GetBlobClient(blobName).DownloadContentAsync()).Value.Content.ToArray();
 
+    /// <summary>Every result row a job stored, results blob after results blob (batch order).</summary>
+    public async Task<List<FetchFunctions.Core.Orchestration.UrlResult>> ResultsAsync(string jobId)
+    {
+        var rows = new List<FetchFunctions.Core.Orchestration.UrlResult>();
+        await foreach (var blob in Container.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = FetchFunctions.Core.Storage.BlobNames.BatchResultsPrefix(jobId) }))
+        {
+            rows.AddRange(System.Text.Encoding.UTF8.GetString(await DownloadAsync(blob.Name))
+                .Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Select(line => System.Text.Json.JsonSerializer.Deserialize(line, FetchFunctions.Core.Jobs.CrawlJsonContext.Default.UrlResult)!));
+        }
+
+        return rows;
+    }
+
     public async Task<bool> ExistsAsync(string blobName) => (await Container.GetBlobClient(blobName).ExistsAsync()).Value;
 
     public async ValueTask DisposeAsync()

@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using Azure.Storage.Blobs.Models;
 using FetchFunctions.Core.Fetching;
 using FetchFunctions.Core.Jobs;
@@ -88,19 +87,6 @@ public sealed class CrawlJobEndToEndTests
         return names;
     }
 
-    private static async Task<List<UrlResult>> ResultLinesAsync(EngineHost host, string jobId)
-    {
-        var lines = new List<UrlResult>();
-        foreach (var name in await BlobNamesAsync(host, BlobNames.BatchResultsPrefix(jobId)))
-        {
-            lines.AddRange(Encoding.UTF8.GetString(await host.DownloadAsync(name))
-                .Split('\n', StringSplitOptions.RemoveEmptyEntries)
-                .Select(line => JsonSerializer.Deserialize(line, CrawlJsonContext.Default.UrlResult)!));
-        }
-
-        return lines;
-    }
-
     [Fact]
     public async Task RunAsync_MixedJobOf2100Urls_EveryUrlOneResultAndSummaryMatchesServer()
     {
@@ -117,7 +103,7 @@ public sealed class CrawlJobEndToEndTests
         var summary = await runner.RunAsync(submitted.Ticket!, progress, CancellationToken.None);
 
         // Every URL of the job has exactly one result line.
-        var lines = await ResultLinesAsync(host, run);
+        var lines = await host.ResultsAsync(run);
         Assert.Equal(2100, submitted.UrlCount);
         Assert.Equal(25, submitted.DuplicatesRemoved);
         Assert.Equal(2100, lines.Count);
@@ -197,11 +183,11 @@ public sealed class CrawlJobEndToEndTests
         Assert.Equal(blobsAfterFirst, blobsAfterSecond);
         // job.json, urls.txt, one shard manifest, a results blob per batch, summary.json, the one origin's host blob, and the
         // bodies: a blob each, or a WARC file and an index part per batch and the job's index.
-        var results = await ResultLinesAsync(host, run);
+        var results = await host.ResultsAsync(run);
         var bodyBlobs = store == StoreKinds.Blobs ? first.BodiesStored : results.Select(r => r.WarcFile).OfType<string>().Distinct().Count() + first.Batches + 1;
         Assert.Equal(3 + first.Batches + 1 + 1 + bodyBlobs, blobsAfterSecond.Count);
         Assert.Equal(store == StoreKinds.Blobs ? first.BodiesStored : 0, (await BlobNamesAsync(host, $"{run}/bodies/")).Count);
-        Assert.Equal(600, (await ResultLinesAsync(host, run)).Count);
+        Assert.Equal(600, (await host.ResultsAsync(run)).Count);
         Assert.Equal(first.Total, second.Total);
         // The same job again is the same plan: every batch's stored results are read back, nothing is fetched again.
         Assert.Equal(requestsAfterFirst, Requests());

@@ -1,11 +1,8 @@
-using System.Text;
 using System.Text.Json;
-using Azure.Storage.Blobs.Models;
 using FetchFunctions.Core.Fetching;
 using FetchFunctions.Core.Jobs;
 using FetchFunctions.Core.Orchestration;
 using FetchFunctions.Core.Robots;
-using FetchFunctions.Core.Storage;
 using FetchFunctions.Core.Summary;
 using FetchFunctions.Core.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
@@ -28,20 +25,7 @@ public sealed class RobotsJobTests
         var submitted = await intake.SubmitAsync(new CrawlJobRequest { JobId = jobId, Urls = urls, Options = options }, CancellationToken.None);
         Assert.True(submitted.Ticket is not null, "the job was accepted");
         var summary = await runner.RunAsync(submitted.Ticket!, null, CancellationToken.None);
-        return (summary, await ResultsAsync(host, jobId));
-    }
-
-    private static async Task<List<UrlResult>> ResultsAsync(EngineHost host, string jobId)
-    {
-        var results = new List<UrlResult>();
-        await foreach (var blob in host.Container.GetBlobsAsync(new GetBlobsOptions { Prefix = BlobNames.BatchResultsPrefix(jobId) }))
-        {
-            results.AddRange(Encoding.UTF8.GetString(await host.DownloadAsync(blob.Name))
-                .Split('\n', StringSplitOptions.RemoveEmptyEntries)
-                .Select(line => JsonSerializer.Deserialize(line, CrawlJsonContext.Default.UrlResult)!));
-        }
-
-        return results;
+        return (summary, await host.ResultsAsync(jobId));
     }
 
     private static async Task<HostRecord> HostRecordAsync(EngineHost host, string jobId, LoopbackServer server) =>
