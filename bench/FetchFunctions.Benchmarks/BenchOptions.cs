@@ -8,7 +8,7 @@ internal sealed record BenchOptions
     public static readonly string[] AllParts = ["fetch", "store", "big", "telemetry", "job", "durable", "plan", "hosts", "slow"];
 
     /// <summary>Parts run only when asked for.</summary>
-    public static readonly string[] ExtraParts = ["profile", "bigjob", "frontier"];
+    public static readonly string[] ExtraParts = ["profile", "bigjob", "frontier", "merge"];
 
     public int Runs { get; init; } = 3;
     public int Concurrency { get; init; } = 16;
@@ -24,6 +24,7 @@ internal sealed record BenchOptions
     public int HostsUrls { get; init; } = 4_000;
     public int BigJobUrls { get; init; } = 1_000_000;
     public int FrontierUrls { get; init; } = 1_000_000;
+    public int MergeParts { get; init; } = 20_000;
     public IReadOnlyList<string> Parts { get; init; } = AllParts;
     public string Output { get; init; } = Path.Combine("artifacts", "benchmark.json");
     public bool Quick { get; init; }
@@ -60,6 +61,8 @@ internal sealed record BenchOptions
                       the summary checked against the results rows    ~1 h at 1,000,000 URLs
           frontier    (not in the default) planning one round of link discovery that finds
                       --frontier-urls new URLs, in a child process: time and peak RSS (issue 19)   ~2 min
+          merge       (not in the default) the fan-in's index merge alone over --merge-parts index
+                      parts of 50 lines (a 1,000,000-URL job has 20,000) (issue 20)               ~2 min
 
           --runs N            measured runs per figure (median, min, max); default 3
           --concurrency N     requests in flight for parts 1-2; default 16
@@ -76,7 +79,9 @@ internal sealed record BenchOptions
           --hosts-urls N      URLs of the 50-host job of part 6; default 4000
           --big-job-urls N    URLs of the bigjob part; default 1000000
           --frontier-urls N   new URLs of the frontier part's round; default 1000000
-          --parts LIST        comma-separated subset of fetch,store,big,telemetry,job,durable,plan,hosts,slow,profile,bigjob
+          --merge-parts N     index parts of the merge part; default 20000
+          --parts LIST        comma-separated subset of fetch,store,big,telemetry,job,durable,plan,hosts,slow,profile,bigjob,
+                              frontier,merge
           --out PATH          JSON report; default artifacts/benchmark.json
           --quick             smoke run of every part, about 2-3 min: 1 run, at least 1 s a side, 1000 pages
                               (store 300), 64 MiB body, 1000-URL jobs, 100000-URL plan
@@ -126,6 +131,7 @@ internal sealed record BenchOptions
                     "--hosts-urls" => options with { HostsUrls = Positive(value) },
                     "--big-job-urls" => options with { BigJobUrls = Positive(value) },
                     "--frontier-urls" => options with { FrontierUrls = Positive(value) },
+                    "--merge-parts" => options with { MergeParts = Positive(value) },
                     "--parts" => options with { Parts = PartList(value) },
                     "--out" => options with { Output = value },
                     _ => throw new FormatException($"Unknown option: {name}"),

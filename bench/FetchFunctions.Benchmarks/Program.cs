@@ -139,6 +139,11 @@ if (options.Includes("frontier"))
     await FrontierRound.RunAsync(options, report, cancellation.Token);
 }
 
+if (options.Includes("merge"))
+{
+    await IndexMerge.RunAsync(options, report, cancellation.Token);
+}
+
 if (options.Includes("slow"))
 {
     await SlowPages.RunAsync(options, report, cancellation.Token);

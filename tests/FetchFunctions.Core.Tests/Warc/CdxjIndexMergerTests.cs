@@ -41,6 +41,29 @@ public sealed class CdxjIndexMergerTests
     }
 
     [Fact]
+    public async Task MergeAsync_PartsLongerThanARange_LinesWholeAcrossRanges()
+    {
+        await using var host = await EngineHost.StartAsync();
+        var sut = new CdxjIndexMerger(host.Provider.GetRequiredService<JobStore>(), fanIn: 2, rangeBudgetBytes: 0);
+        var all = new List<string>();
+        for (var part = 0; part < 3; part++)
+        {
+            // About 1 MB a part, read in ranges of the smallest size (64 KiB), so lines cross range boundaries.
+            var lines = Enumerable.Range(0, 6_000)
+                .Select(i => string.Create(CultureInfo.InvariantCulture, $"com,example)/p{i * 3 + part:D6}{new string('x', i % 300)} 20261206000000 {{}}"))
+                .Order(StringComparer.Ordinal).ToList();
+            all.AddRange(lines);
+            await host.Container.GetBlobClient(BlobNames.IndexPart("job-l", part)).UploadAsync(BinaryData.FromString(string.Join("\r\n", lines)));
+        }
+
+        var written = await sut.MergeAsync("job-l", CancellationToken.None);
+
+        var merged = Encoding.UTF8.GetString(await host.DownloadAsync(BlobNames.Index("job-l"))).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(all.Order(StringComparer.Ordinal), merged);
+        Assert.Equal(all.Count, written);
+    }
+
+    [Fact]
     public async Task MergeAsync_NoParts_WritesNoIndex()
     {
         await using var host = await EngineHost.StartAsync();
