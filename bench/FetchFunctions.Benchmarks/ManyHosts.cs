@@ -118,6 +118,8 @@ internal static class ManyHosts
         public Task<LaneProgress> FetchLaneAsync(LaneWork lane, IProgress<BatchStats>? committed, CancellationToken cancellationToken) =>
             inner.FetchLaneAsync(lane, committed, cancellationToken);
 
+        public Task<long> MergeShardIndexAsync(ShardIndexWork work, CancellationToken cancellationToken) => inner.MergeShardIndexAsync(work, cancellationToken);
+
         public Task<CrawlSummary> WriteSummaryAsync(SummaryWork work, CancellationToken cancellationToken) => inner.WriteSummaryAsync(work, cancellationToken);
 
         private static IEnumerable<string> Dealt(List<string> urls, int[] order, int batch, int batchCount)

@@ -253,6 +253,7 @@ internal static class Planning
             {
                 CrawlFunctionNames.PlanActivity => plan,
                 CrawlFunctionNames.FetchLaneActivity when input is LaneWork lane => new LaneProgress(new BatchStats { Batches = lane.EndBatch - lane.FromBatch }, lane.EndBatch),
+                CrawlFunctionNames.MergeShardIndexActivity => 0L,
                 CrawlFunctionNames.WriteSummaryActivity => new CrawlSummary { JobId = plan.JobId, SummaryBlobName = "summary" },
                 _ => throw new InvalidOperationException($"Unexpected activity {name}."),
             };

@@ -396,6 +396,8 @@ internal static class WholeJob
                 }
             }
 
+            public Task<long> MergeShardIndexAsync(ShardIndexWork work, CancellationToken cancellationToken) => inner.MergeShardIndexAsync(work, cancellationToken);
+
             public async Task<CrawlSummary> WriteSummaryAsync(SummaryWork work, CancellationToken cancellationToken)
             {
                 var started = Stopwatch.GetTimestamp();

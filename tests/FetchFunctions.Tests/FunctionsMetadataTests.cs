@@ -83,7 +83,7 @@ public sealed class FunctionsMetadataTests
         var documented = ReadmeRows();
         var generated = MetadataRows(metadata.RootElement);
 
-        Assert.Equal(11, generated.Count);
+        Assert.Equal(12, generated.Count);
         Assert.Equal(documented.OrderBy(r => r.Name, StringComparer.Ordinal), generated.OrderBy(r => r.Name, StringComparer.Ordinal));
     }
 

@@ -12,6 +12,9 @@ internal sealed class CrawlOptions
     /// <summary>Activity and sub-orchestration calls one orchestration may schedule; its history grows with each one.</summary>
     public const int MaxCallsPerOrchestration = 1000;
 
+    /// <summary>Lane calls one shard may schedule: its last call merges its index.</summary>
+    public const int MaxLaneCallsPerShard = MaxCallsPerOrchestration - 1;
+
     /// <summary>Shards one job may have: the job orchestration also calls the plan and the summary activities.</summary>
     public const int MaxShardsPerJob = MaxCallsPerOrchestration - 2;
 

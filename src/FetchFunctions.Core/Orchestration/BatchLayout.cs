@@ -280,7 +280,7 @@ internal static class BatchLayout
     /// <summary>The batches each shard's orchestration runs. Shard s's manifest holds batches [s·P, (s+1)·P), but a lane
     /// that crosses the end of its range is run whole by the shard it starts in (any orchestration may run any batch:
     /// the batch's index names its manifest), and the next shard starts after it. Only a lane too long for that (the
-    /// shard would schedule more than <see cref="Jobs.CrawlOptions.MaxCallsPerOrchestration"/> calls) is split between
+    /// shard would schedule more than <see cref="Jobs.CrawlOptions.MaxLaneCallsPerShard"/> lane calls) is split between
     /// shards, which then share it and run one after another. With no lanes, shard s runs [s·P, (s+1)·P).</summary>
     public static (int First, int Count)[] ShardRanges(IReadOnlyList<LaneRun> lanes, int batchCount, int batchesPerShard)
     {
@@ -289,7 +289,7 @@ internal static class BatchLayout
         for (var shard = 0; shard < ranges.Length; shard++)
         {
             var end = shard == ranges.Length - 1 ? batchCount : Math.Max((shard + 1) * batchesPerShard, start);
-            if (end < batchCount && LaneOf(lanes, end) is { } lane && lane.Start < end && lane.End - start <= Jobs.CrawlOptions.MaxCallsPerOrchestration)
+            if (end < batchCount && LaneOf(lanes, end) is { } lane && lane.Start < end && lane.End - start <= Jobs.CrawlOptions.MaxLaneCallsPerShard)
             {
                 end = lane.End;
             }

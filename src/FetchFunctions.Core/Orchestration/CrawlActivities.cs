@@ -49,6 +49,9 @@ internal sealed class CrawlActivities(
     public Task<LaneProgress> FetchLaneAsync(LaneWork lane, IProgress<BatchStats>? committed, CancellationToken cancellationToken) =>
         lanes.RunAsync(lane, committed, cancellationToken);
 
+    public Task<long> MergeShardIndexAsync(ShardIndexWork work, CancellationToken cancellationToken) =>
+        indexMerger.MergeShardAsync(work, cancellationToken);
+
     /// <summary>Merges the batches' index parts into the job's index (WARC store), then writes the summary, with the
     /// rounds' counts when the job discovers links.</summary>
     public Task<CrawlSummary> WriteSummaryAsync(SummaryWork work, CancellationToken cancellationToken) =>

@@ -138,6 +138,13 @@ public static partial class CrawlOrchestration
                 new LaneWork(shard.JobId, first + start, count, first + from, shard.BatchesPerShard, shard.PlanId) { Depth = shard.Depth }),
             totals => context.SetCustomStatus(new CrawlProgress(totals.Batches, shard.BatchCount, totals.Urls, shard.UrlCount, totals.Bytes)),
             offset: first);
+        if (shard.BatchCount > 0)
+        {
+            // Here, while other shards still fetch, rather than all at the job's fan-in (20,000 parts at 1,000,000 URLs).
+            await context.CallActivityAsync<long>(CrawlFunctionNames.MergeShardIndexActivity,
+                new ShardIndexWork(shard.JobId, shard.ShardIndex, first, shard.BatchCount));
+        }
+
         LogShardCompleted(context.ReplaySafeLogger, shard.JobId, shard.ShardIndex, totals.Batches, totals.Urls);
         return totals;
     }

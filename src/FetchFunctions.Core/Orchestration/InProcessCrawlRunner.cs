@@ -56,6 +56,8 @@ internal sealed class InProcessCrawlRunner(ICrawlActivities activities, TimeProv
             case (CrawlFunctionNames.FetchLaneActivity, LaneWork lane):
                 // Progress per batch committed, not per lane call: a call may run for its whole budget.
                 return await activities.FetchLaneAsync(lane, state, cancellationToken).ConfigureAwait(false);
+            case (CrawlFunctionNames.MergeShardIndexActivity, ShardIndexWork shardIndex):
+                return await activities.MergeShardIndexAsync(shardIndex, cancellationToken).ConfigureAwait(false);
             case (CrawlFunctionNames.WriteSummaryActivity, SummaryWork work):
                 return await activities.WriteSummaryAsync(work, cancellationToken).ConfigureAwait(false);
             case (CrawlFunctionNames.ShardOrchestrator, ShardWork shard):

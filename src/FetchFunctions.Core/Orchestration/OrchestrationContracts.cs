@@ -33,6 +33,7 @@ public static class CrawlFunctionNames
     public const string PlanRoundActivity = "PlanRound";
     public const string FetchLaneActivity = "FetchLane";
     public const string WriteSummaryActivity = "WriteSummary";
+    public const string MergeShardIndexActivity = "MergeShardIndex";
 }
 
 /// <summary>What the activities do; the Functions activities and the in-process runner both call this.</summary>
@@ -48,6 +49,10 @@ public interface ICrawlActivities
     /// <summary>Fetches a lane's batches from <see cref="LaneWork.FromBatch"/> until its budget, committing each batch as
     /// soon as its URLs are done; <paramref name="committed"/> hears of each batch committed (or read back) at once.</summary>
     Task<LaneProgress> FetchLaneAsync(LaneWork lane, IProgress<BatchStats>? committed, CancellationToken cancellationToken);
+
+    /// <summary>Merges the index parts of a completed shard's batches into the shard's index (WARC store; nothing when
+    /// the batches wrote no parts), off the job's fan-in. Returns the lines written.</summary>
+    Task<long> MergeShardIndexAsync(ShardIndexWork work, CancellationToken cancellationToken);
 
     Task<CrawlSummary> WriteSummaryAsync(SummaryWork work, CancellationToken cancellationToken);
 }
@@ -141,6 +146,10 @@ public sealed record LaneWork(string JobId, int FirstBatch, int BatchCount, int 
 /// <summary>What one lane call did: the merged statistics of the batches it committed (or read back: results of the same
 /// plan are never fetched again), and the lane's cursor, the first batch not yet committed (every batch before it is).</summary>
 public sealed record LaneProgress(BatchStats Stats, int NextBatch);
+
+/// <summary>Input of the shard index activity: the batches [<see cref="FirstBatch"/>, <see cref="FirstBatch"/> +
+/// <see cref="BatchCount"/>) a shard ran.</summary>
+public sealed record ShardIndexWork(string JobId, int ShardIndex, int FirstBatch, int BatchCount);
 
 /// <summary>Input of the summary activity, with the duplicates intake removed as planned (so the summary need not read
 /// the job again).</summary>

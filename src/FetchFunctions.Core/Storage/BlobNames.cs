@@ -38,6 +38,13 @@ internal static class BlobNames
 
     public static string IndexPartPrefix(string jobId) => $"{jobId}/index/";
 
+    /// <summary>A shard's index parts merged into one as the shard completes (its metadata names the batches it covers),
+    /// so the fan-in merges a few shard indexes instead of every batch's part.</summary>
+    public static string ShardIndex(string jobId, int shardIndex) =>
+        string.Create(CultureInfo.InvariantCulture, $"{jobId}/index-shard/{shardIndex:D6}.cdxj");
+
+    public static string ShardIndexPrefix(string jobId) => $"{jobId}/index-shard/";
+
     /// <summary>The job's CDXJ index, byte-sorted.</summary>
     public static string Index(string jobId) => $"{jobId}/index.cdxj";
 

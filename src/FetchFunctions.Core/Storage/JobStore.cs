@@ -420,6 +420,12 @@ internal sealed class JobStore
             }
         }
 
+        // Shard indexes: every shard of this run merges its own again as it completes.
+        await foreach (var item in Container.GetBlobsAsync(new GetBlobsOptions { Prefix = BlobNames.ShardIndexPrefix(jobId) }, cancellationToken).ConfigureAwait(false))
+        {
+            stale.Add(item.Name);
+        }
+
         if (!keepRounds)
         {
             // The frontier and the link logs of another plan's rounds: this plan's discovery starts afresh.
@@ -509,7 +515,7 @@ internal sealed class ShardManifestBuffer : IDisposable
     }
 }
 
-/// <summary>Writes a text blob line by line in staged blocks and makes it visible only on <see cref="CommitAsync"/>:
+/// <summary>Writes a text blob line by line in staged blocks and makes it visible only on <see cref="CommitAsync(string, CancellationToken)"/>:
 /// a failure half-way leaves the previous version (or nothing), never half a list.</summary>
 internal sealed class StagedTextWriter(BlockBlobClient blob, int blockBytes = 4 * 1024 * 1024) : IDisposable
 {
@@ -538,7 +544,9 @@ internal sealed class StagedTextWriter(BlockBlobClient blob, int blockBytes = 4 
         }
     }
 
-    public async Task CommitAsync(string contentType, CancellationToken cancellationToken)
+    public Task CommitAsync(string contentType, CancellationToken cancellationToken) => CommitAsync(contentType, null, cancellationToken);
+
+    public async Task CommitAsync(string contentType, IDictionary<string, string>? metadata, CancellationToken cancellationToken)
     {
         if (_buffer.Length > 0)
         {
@@ -548,6 +556,7 @@ internal sealed class StagedTextWriter(BlockBlobClient blob, int blockBytes = 4 
         await blob.CommitBlockListAsync(_blockIds, new CommitBlockListOptions
         {
             HttpHeaders = new BlobHttpHeaders { ContentType = contentType },
+            Metadata = metadata,
         }, cancellationToken).ConfigureAwait(false);
     }
 

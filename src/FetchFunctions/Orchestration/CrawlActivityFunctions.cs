@@ -29,6 +29,10 @@ public sealed class CrawlActivityFunctions
     public Task<LaneProgress> FetchLane([ActivityTrigger] LaneWork lane, CancellationToken cancellationToken) =>
         _activities.FetchLaneAsync(lane, null, cancellationToken);
 
+    [Function(CrawlFunctionNames.MergeShardIndexActivity)]
+    public Task<long> MergeShardIndex([ActivityTrigger] ShardIndexWork work, CancellationToken cancellationToken) =>
+        _activities.MergeShardIndexAsync(work, cancellationToken);
+
     [Function(CrawlFunctionNames.WriteSummaryActivity)]
     public Task<CrawlSummary> WriteSummary([ActivityTrigger] SummaryWork work, CancellationToken cancellationToken) =>
         _activities.WriteSummaryAsync(work, cancellationToken);

@@ -150,11 +150,11 @@ public sealed class BatchLayoutTests
     [Fact]
     public void ShardRanges_LaneLongerThanOneOrchestrationMaySchedule_SplitAtShardBoundaries()
     {
-        var ranges = BatchLayout.ShardRanges([new LaneRun(2500, 1)], 2600, 500);
+        var ranges = BatchLayout.ShardRanges([new LaneRun(2499, 1)], 2600, 500);
 
-        // Shard 2 could take the rest of the lane (batches 1000-2499) only by scheduling more than the cap allows;
-        // shard 3 can (1500-2499 is 1000 calls).
-        Assert.Equal([(0, 500), (500, 500), (1000, 500), (1500, 1000), (2500, 0), (2500, 100)], ranges);
+        // Shard 2 could take the rest of the lane (batches 1000-2498) only by scheduling more than the cap allows;
+        // shard 3 can (1500-2498 is 999 lane calls, and the shard's index merge makes 1,000).
+        Assert.Equal([(0, 500), (500, 500), (1000, 500), (1500, 999), (2499, 1), (2500, 100)], ranges);
     }
 
     [Fact]

@@ -145,6 +145,8 @@ public sealed class CrawlJobEndToEndTests
         Assert.Equal(served200 + Count("large:requests"), index.Length);
         Assert.Equal(index.Order(StringComparer.Ordinal), index);
         Assert.Equal(42, (await BlobNamesAsync(host, BlobNames.IndexPartPrefix(run))).Count);
+        // The job runs as shards, each merging its batches' parts as it completes; the fan-in merged those.
+        Assert.NotEmpty(await BlobNamesAsync(host, BlobNames.ShardIndexPrefix(run)));
 
         // summary.json holds the full summary; the returned one is abridged.
         var stored = (await intake.GetSummaryAsync(run, CancellationToken.None))!;

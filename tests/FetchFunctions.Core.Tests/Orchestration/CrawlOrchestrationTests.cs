@@ -36,6 +36,7 @@ public sealed class CrawlOrchestrationTests
                 FinishedAt = work.FinishedAt,
             },
             ShardWork shard => RecordShard(call.InstanceId!, shard, recorder),
+            ShardIndexWork => 0L,
             _ => throw new InvalidOperationException($"Unexpected call {call}"),
         };
 
@@ -349,7 +350,10 @@ public sealed class CrawlOrchestrationTests
 
         var (stats, history) = Record("shard", context => CrawlOrchestration.RunShardAsync(context, shard), sut.Respond, new Recorder(6));
 
-        Assert.Equal(Enumerable.Range(200, 50).Select(i => Json(new LaneWork(JobId, i, 1, i, 100, null))), history.Calls.Select(c => c.Input));
+        // Then, once every lane is done, the shard merges its batches' index parts.
+        Assert.Equal([.. Enumerable.Range(200, 50).Select(i => Json(new LaneWork(JobId, i, 1, i, 100, null))), Json(new ShardIndexWork(JobId, 2, 200, 50))],
+            history.Calls.Select(c => c.Input));
+        Assert.Equal(1, history.InFlightAtSchedule[^1]);
         Assert.All(history.InFlightAtSchedule, n => Assert.InRange(n, 1, 3));
         Assert.Equal(50, stats.Batches);
         Assert.Equal(500, stats.Urls);

@@ -309,6 +309,7 @@ public sealed class CrawlPlannerTests
         await host.Container.UploadBlobAsync(BlobNames.BatchResults("plan-4", 2), BinaryData.FromString("{}"));
         await host.Container.UploadBlobAsync(BlobNames.Summary("plan-4"), BinaryData.FromString("{}"));
         await host.Container.UploadBlobAsync(BlobNames.ShardManifest("plan-4", 7), BinaryData.FromString("{}"));
+        await host.Container.UploadBlobAsync(BlobNames.ShardIndex("plan-4", 0), BinaryData.FromString("a 1 {}\n"));
 
         ticket = await SubmitAsync(host, "plan-4", Urls(30), batchSize: 10);
         var plan = await sut.PlanAsync(ticket, CancellationToken.None);
@@ -321,6 +322,8 @@ public sealed class CrawlPlannerTests
         Assert.False(await host.ExistsAsync(BlobNames.BatchResults("plan-4", 2)));
         Assert.False(await host.ExistsAsync(BlobNames.BatchResults("plan-4", 9)));
         Assert.False(await host.ExistsAsync(BlobNames.Summary("plan-4")));
+        // A shard index is merged again by its shard in every run: one left would index another run's pages.
+        Assert.False(await host.ExistsAsync(BlobNames.ShardIndex("plan-4", 0)));
     }
 
     [Fact]

@@ -57,6 +57,8 @@ public sealed class InProcessCrawlRunnerTests
             }
         }
 
+        public Task<long> MergeShardIndexAsync(ShardIndexWork work, CancellationToken cancellationToken) => Task.FromResult(0L);
+
         public Task<CrawlSummary> WriteSummaryAsync(SummaryWork work, CancellationToken cancellationToken)
         {
             SummaryInput = work;

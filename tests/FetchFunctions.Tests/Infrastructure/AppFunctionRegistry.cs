@@ -23,6 +23,8 @@ internal static class AppFunctionRegistry
             new AppActivity<RoundTicket, CrawlPlan>(services, (f, input, token) => f.PlanRound(input, token)));
         registry.AddActivity(CrawlFunctionNames.FetchLaneActivity, services =>
             new AppActivity<LaneWork, LaneProgress>(services, (f, input, token) => f.FetchLane(input, token)));
+        registry.AddActivity(CrawlFunctionNames.MergeShardIndexActivity, services =>
+            new AppActivity<ShardIndexWork, long>(services, (f, input, token) => f.MergeShardIndex(input, token)));
         registry.AddActivity(CrawlFunctionNames.WriteSummaryActivity, services =>
             new AppActivity<SummaryWork, CrawlSummary>(services, (f, input, token) => f.WriteSummary(input, token)));
     }
