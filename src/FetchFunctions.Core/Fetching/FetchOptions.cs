@@ -1,3 +1,4 @@
+using FetchFunctions.Core.Validation;
 using System.ComponentModel.DataAnnotations;
 
 namespace FetchFunctions.Core.Fetching;
@@ -13,32 +14,32 @@ internal sealed class FetchOptions
     public int MaxConnectionsPerServer { get; set; } = 16;
 
     /// <summary>How long a pooled connection lives before it is replaced, so DNS changes are picked up. Default 5 minutes.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    [TimeSpanRange("00:00:01", "01:00:00")]
     public TimeSpan PooledConnectionLifetime { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Idle time after which a pooled connection is closed. Default 1 minute.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    [TimeSpanRange("00:00:01", "01:00:00")]
     public TimeSpan PooledConnectionIdleTimeout { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>Time to connect to one of a host's addresses before the next is tried. Default 10 seconds; at most the
     /// attempt timeout, which bounds name resolution, connecting and TLS together.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    [TimeSpanRange("00:00:00.100", "00:10:00")]
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Time for one HTTP attempt to produce response headers. Default 10 seconds; less than <see cref="TotalTimeout"/>.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    [TimeSpanRange("00:00:00.100", "00:10:00")]
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Time for response headers across all retries of one hop. Default 60 seconds; at most <see cref="FetchDeadline"/>.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.200", "00:30:00")]
+    [TimeSpanRange("00:00:00.200", "00:30:00")]
     public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Time for the whole fetch of one URL: redirects, retries and the body. Default 2 minutes.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.500", "01:00:00")]
+    [TimeSpanRange("00:00:00.500", "01:00:00")]
     public TimeSpan FetchDeadline { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>Longest wait for the next body bytes. Default 30 seconds; at most <see cref="FetchDeadline"/>.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:30:00")]
+    [TimeSpanRange("00:00:00.100", "00:30:00")]
     public TimeSpan BodyIdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Retries after the first attempt on 408, 429, 5xx and transient network errors. Default 3.</summary>
@@ -46,11 +47,11 @@ internal sealed class FetchOptions
     public int MaxRetries { get; set; } = 3;
 
     /// <summary>Base of the exponential backoff (with jitter). Default 500 ms.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    [TimeSpanRange("00:00:00", "00:01:00")]
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Longest single retry delay, Retry-After included. Default 30 seconds.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    [TimeSpanRange("00:00:00", "00:10:00")]
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Times a body that fails in mid-transfer is fetched again. Default 2.</summary>
@@ -66,11 +67,11 @@ internal sealed class FetchOptions
     public int BreakerMinimumThroughput { get; set; } = 20;
 
     /// <summary>Window over which a host's failure ratio is measured. Default 30 seconds.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.500", "01:00:00")]
+    [TimeSpanRange("00:00:00.500", "01:00:00")]
     public TimeSpan BreakerSamplingDuration { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How long an open breaker rejects a host. Default 15 seconds.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.500", "01:00:00")]
+    [TimeSpanRange("00:00:00.500", "01:00:00")]
     public TimeSpan BreakerBreakDuration { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>Largest body stored; a larger one is stopped and reported too-large. Default 256 MiB.</summary>

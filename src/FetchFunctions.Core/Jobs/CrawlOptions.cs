@@ -1,3 +1,4 @@
+using FetchFunctions.Core.Validation;
 using System.ComponentModel.DataAnnotations;
 
 namespace FetchFunctions.Core.Jobs;
@@ -92,7 +93,7 @@ internal sealed class CrawlOptions
 
     /// <summary>Least time between the starts of two fetches of one host, for the whole job (a batch also waits it before
     /// a host's first fetch); a job may only ask for more. Default zero.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    [TimeSpanRange("00:00:00", "00:01:00")]
     public TimeSpan PerHostDelay { get; set; } = TimeSpan.Zero;
 
     /// <summary>Whether robots.txt (RFC 9309) is read and obeyed: once per origin per job, kept with the job. Default true;
@@ -101,7 +102,7 @@ internal sealed class CrawlOptions
 
     /// <summary>The most a site's robots.txt <c>Crawl-delay</c>, or the back-off after repeated 429/503 answers, may raise
     /// the least time between two request starts of one host. Default 10 s.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    [TimeSpanRange("00:00:00", "00:10:00")]
     public TimeSpan MaxCrawlDelay { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Batches per shard. A job with more batches runs them as shards, each its own sub-orchestration, so that no
@@ -120,7 +121,7 @@ internal sealed class CrawlOptions
     /// <summary>When a lane call (activity) stops fetching, counted from its start: no fetch starts after it, fetches still
     /// running are stopped, and both are reported as timeouts. Default 8 minutes; at least <see cref="LaneBudget"/> plus
     /// Fetch:FetchDeadline, and at least 30 s less than <see cref="FunctionTimeout"/>, which leaves time to commit.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    [TimeSpanRange("00:00:01", "1.00:00:00")]
     public TimeSpan BatchDeadline { get; set; } = TimeSpan.FromMinutes(8);
 
     /// <summary>When a lane call stops opening batches, counted from its start: it then lets the batches it opened finish
@@ -128,7 +129,7 @@ internal sealed class CrawlOptions
     /// calls the lane again from there. So orchestration history grows by one call per budget, not per batch. Default
     /// 5 minutes; at most <see cref="BatchDeadline"/> − Fetch:FetchDeadline, so a fetch started just before the budget can
     /// still finish.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    [TimeSpanRange("00:00:00", "1.00:00:00")]
     public TimeSpan LaneBudget { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Batches one lane call keeps open (started, not yet committed). A batch is committed as soon as all its URLs
@@ -138,7 +139,7 @@ internal sealed class CrawlOptions
     public int LaneBatchesOpen { get; set; } = 16;
 
     /// <summary>The host's function timeout (host.json <c>functionTimeout</c>). Default 10 minutes, the Consumption plan's limit.</summary>
-    [Range(typeof(TimeSpan), "00:00:31", "1.00:00:00")]
+    [TimeSpanRange("00:00:31", "1.00:00:00")]
     public TimeSpan FunctionTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>Pages one job with link discovery may fetch, seeds included: the default and upper bound of a job's

@@ -1,3 +1,4 @@
+using FetchFunctions.Core.Validation;
 using System.ComponentModel.DataAnnotations;
 
 namespace FetchFunctions.Core.Storage;
@@ -22,6 +23,6 @@ internal sealed class StorageOptions
     /// a brief outage of storage is ridden out instead of failing the run. Before the first answer a client makes only
     /// <see cref="StorageRetryPolicy.FirstContactTries"/> quick tries, so a wrong connection string or a stopped
     /// emulator is reported in seconds.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    [TimeSpanRange("00:00:00", "01:00:00")]
     public TimeSpan RetryBudget { get; set; } = TimeSpan.FromMinutes(1);
 }
