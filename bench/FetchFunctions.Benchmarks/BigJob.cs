@@ -10,7 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace FetchFunctions.Benchmarks;
 
-/// <summary>Part <c>bigjob</c> (not in the default run: at today's speed 1,000,000 URLs take about an hour here): a whole
+/// <summary>Part <c>bigjob</c> (not in the default run: 1,000,000 URLs take 90-100 min here, bound by Azurite): a whole
 /// job of <c>--big-job-urls</c> URLs (default 1,000,000) over the 50 loopback hosts (127.0.0.1-50) through the in-process
 /// runner, with the operator's default settings, in a child process so that its peak RSS is the job's. It counts every
 /// storage request the job's client sends (a pipeline policy, per try), and checks the summary against the results rows
