@@ -113,8 +113,8 @@ internal static class BigJob
         var checkStarted = System.Diagnostics.Stopwatch.GetTimestamp();
         var store = core.Provider.GetRequiredService<JobStore>();
         var rows = committed.Total;
-        var sample = Enumerable.Range(0, Math.Min(summary!.Batches, ReadBackSample))
-            .Select(i => (int)((long)i * summary.Batches / Math.Min(summary.Batches, ReadBackSample))).ToArray();
+        var sampled = Math.Min(summary!.Batches, ReadBackSample);
+        var sample = Enumerable.Range(0, sampled).Select(i => (int)((long)i * summary.Batches / sampled)).ToArray();
         var equal = 0;
         await Parallel.ForEachAsync(sample, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (batch, token) =>
         {

@@ -23,8 +23,15 @@ internal readonly record struct RowTally(long Rows, long Succeeded, long Failed,
             var row = JsonSerializer.Deserialize(line, CrawlJsonContext.Default.UrlResult)
                 ?? throw new InvalidDataException("A null results row.");
             rows++;
-            _ = row.Succeeded ? succeeded++ : failed++;
             bytes += row.Bytes;
+            if (row.Succeeded)
+            {
+                succeeded++;
+            }
+            else
+            {
+                failed++;
+            }
         }
 
         return new RowTally(rows, succeeded, failed, bytes);
